@@ -1,0 +1,2 @@
+//! mmkv: a multi-master replicated key-value store.
+fn main() {}

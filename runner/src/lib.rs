@@ -1,0 +1,1 @@
+//! The schism harness.
