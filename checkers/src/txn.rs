@@ -1,0 +1,148 @@
+//! Transactions of micro-operations, as Elle's list-append and rw-register workloads write
+//! them: `[["append",k,v],["r",k,[...]]]` in JSON, `[[:append 3 4] [:r 3 [1 2 4]]]` in EDN.
+//! A single-operation history (`f` of `read`/`write`/`append` with a `[k v]` value) reads as
+//! one-micro-op transactions through [`txn_of`].
+
+use schism_histories::Value;
+
+/// One micro-operation of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MicroOp {
+    /// `["r", k, v]`: a read; `value` is `Nil` in an invocation (not yet known) and the
+    /// observed value in an `ok` completion (`Nil` for a key never written).
+    Read { key: Value, value: Value },
+    /// `["w", k, v]`: a register write.
+    Write { key: Value, value: Value },
+    /// `["append", k, v]`: appends `v` to the list at `k`.
+    Append { key: Value, value: Value },
+}
+
+impl MicroOp {
+    pub fn key(&self) -> &Value {
+        match self {
+            MicroOp::Read { key, .. }
+            | MicroOp::Write { key, .. }
+            | MicroOp::Append { key, .. } => key,
+        }
+    }
+
+    pub fn value(&self) -> &Value {
+        match self {
+            MicroOp::Read { value, .. }
+            | MicroOp::Write { value, .. }
+            | MicroOp::Append { value, .. } => value,
+        }
+    }
+
+    /// The micro-op's name as histories spell it: `r`, `w`, `append`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MicroOp::Read { .. } => "r",
+            MicroOp::Write { .. } => "w",
+            MicroOp::Append { .. } => "append",
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        !matches!(self, MicroOp::Read { .. })
+    }
+
+    /// Parses one micro-op: a three-element list whose first element names it. Accepts the
+    /// spellings of Elle, Jepsen and Knossos (`r`/`read`, `w`/`write`, `append`).
+    pub fn parse(value: &Value) -> Result<MicroOp, String> {
+        let Some([name, key, arg]) = value
+            .as_list()
+            .and_then(|items| <&[Value; 3]>::try_from(items).ok())
+        else {
+            return Err(format!("expected a micro-op [f key value], found {value}"));
+        };
+        let (key, value) = (key.clone(), arg.clone());
+        match name.as_name() {
+            Some("r" | "read") => Ok(MicroOp::Read { key, value }),
+            Some("w" | "write") => Ok(MicroOp::Write { key, value }),
+            Some("append") => Ok(MicroOp::Append { key, value }),
+            _ => Err(format!(
+                "unknown micro-op {name} in {}",
+                Value::List(vec![name.clone(), key, value])
+            )),
+        }
+    }
+}
+
+/// The micro-ops of an operation. A `txn` (or any `f`) whose value is a list of micro-ops is
+/// a transaction; an `f` of `read`/`r`, `write`/`w` or `append` with a `[key value]` value is a
+/// one-micro-op transaction.
+pub fn txn_of(f: &str, value: &Value) -> Result<Vec<MicroOp>, String> {
+    let single = |name: &str| -> Result<Vec<MicroOp>, String> {
+        match value.as_list() {
+            Some([key, arg]) => MicroOp::parse(&Value::List(vec![
+                Value::Str(name.to_string()),
+                key.clone(),
+                arg.clone(),
+            ]))
+            .map(|op| vec![op]),
+            _ => Err(format!("expected [key value] for {f}, found {value}")),
+        }
+    };
+    match f {
+        "read" | "r" => single("r"),
+        "write" | "w" => single("w"),
+        "append" => single("append"),
+        _ => match value.as_list() {
+            Some(items) => items.iter().map(MicroOp::parse).collect(),
+            None => Err(format!("expected a list of micro-ops, found {value}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kw(s: &str) -> Value {
+        Value::Keyword(s.into())
+    }
+
+    #[test]
+    fn parses_edn_and_json_spellings_alike() {
+        let edn = Value::List(vec![
+            Value::List(vec![kw("append"), Value::Int(3), Value::Int(4)]),
+            Value::List(vec![
+                kw("r"),
+                Value::Int(3),
+                Value::List(vec![Value::Int(4)]),
+            ]),
+        ]);
+        let json = Value::List(vec![
+            Value::List(vec!["append".into(), Value::Int(3), Value::Int(4)]),
+            Value::List(vec![
+                "r".into(),
+                Value::Int(3),
+                Value::List(vec![Value::Int(4)]),
+            ]),
+        ]);
+        assert_eq!(txn_of("txn", &edn), txn_of("txn", &json));
+        assert_eq!(txn_of("txn", &edn).unwrap()[0].name(), "append");
+    }
+
+    #[test]
+    fn single_ops_are_one_op_transactions() {
+        let v = Value::List(vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(
+            txn_of("write", &v).unwrap(),
+            vec![MicroOp::Write {
+                key: Value::Int(1),
+                value: Value::Int(2)
+            }]
+        );
+        assert!(txn_of("txn", &Value::Int(3))
+            .unwrap_err()
+            .contains("expected a list"));
+        assert!(txn_of(
+            "txn",
+            &Value::List(vec![Value::List(vec![kw("x"), Value::Int(1), Value::Nil])])
+        )
+        .unwrap_err()
+        .contains("unknown micro-op :x"));
+    }
+}
