@@ -1,1 +1,53 @@
-//! The schism harness.
+//! The schism harness and CLI.
+//!
+//! - [`cli`]: the raw command line (clap).
+//! - [`check`]: `schism check`, history analysis.
+//! - `test`: `schism test`, the harness.
+
+pub mod check;
+pub mod cli;
+pub mod exit;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+/// Runs the command line and returns the process exit code (see [`exit`]).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::VALID
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Check(args) => check::run(&args),
+        other => Err(exit::Failure::usage(format!(
+            "{} is not available in this build",
+            command_name(&other)
+        ))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("schism: {}", failure.message);
+            failure.code
+        }
+    }
+}
+
+fn command_name(command: &cli::Command) -> &'static str {
+    match command {
+        cli::Command::Test(_) => "test",
+        cli::Command::Check(_) => "check",
+        cli::Command::Report(_) => "report",
+        cli::Command::Serve(_) => "serve",
+        cli::Command::Cleanup => "cleanup",
+    }
+}
