@@ -144,8 +144,8 @@ impl<'a> Parser<'a> {
                 },
                 Some(b'#') => match self.peek_at(1) {
                     Some(b'_') => {
-                        self.i += 2;
                         self.enter()?;
+                        self.i += 2;
                         self.value()?;
                         self.leave();
                     }
@@ -238,7 +238,9 @@ impl<'a> Parser<'a> {
                 .map(Value::Float)
                 .map_err(|_| invalid());
         }
-        if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+        let hex = unsigned.starts_with("0x") || unsigned.starts_with("0X");
+        if !hex && text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
             if text
                 .bytes()
                 .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
@@ -419,9 +421,9 @@ impl<'a> Parser<'a> {
             }
             b if b.is_ascii_alphabetic() => {
                 // A tag, such as `#inst` or `#jepsen.history.Op`: the value under it is kept.
+                self.enter()?;
                 self.i += 1;
                 self.token()?;
-                self.enter()?;
                 let value = self.value()?;
                 self.leave();
                 Ok(value)
@@ -432,8 +434,8 @@ impl<'a> Parser<'a> {
 
     /// The items of a vector, list or set, from its opening byte to `close`.
     fn seq(&mut self, close: u8) -> Parse<Vec<Value>> {
-        self.i += 1;
         self.enter()?;
+        self.i += 1;
         let mut items = Vec::new();
         loop {
             self.skip_ws()?;
@@ -461,8 +463,8 @@ impl<'a> Parser<'a> {
 
     /// Calls `entry` with each key and value of the map that starts here.
     fn map_entries(&mut self, mut entry: impl FnMut(Value, Value) -> Parse<()>) -> Parse<()> {
-        self.i += 1;
         self.enter()?;
+        self.i += 1;
         loop {
             self.skip_ws()?;
             let at = self.i;
@@ -519,9 +521,9 @@ impl<'a> Parser<'a> {
                 Ok(fields)
             }
             b'#' if self.peek_at(1).is_some_and(|b| b.is_ascii_alphabetic()) => {
+                self.enter()?;
                 self.i += 1;
                 self.token()?;
-                self.enter()?;
                 let fields = self.op()?;
                 self.leave();
                 Ok(fields)
@@ -538,6 +540,20 @@ impl<'a> Parser<'a> {
 /// well-formed but too large.
 fn parse_int(text: &str) -> Result<i64, Option<String>> {
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        // Not EDN, but Clojure prints object addresses so (`#object[... 0x4bd07fe5 ...]`).
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(None);
+        }
+        let magnitude = i128::from_str_radix(hex, 16).ok();
+        let value = magnitude.map(|m| if text.starts_with('-') { -m } else { m });
+        return value
+            .and_then(|v| i64::try_from(v).ok())
+            .ok_or_else(|| Some(format!("integer {text} does not fit in 64 bits")));
+    }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(None);
     }
@@ -669,4 +685,144 @@ pub(crate) fn read_edn_ops(reader: impl Read, source_name: &str) -> Result<Vec<O
         }
     }
     Ok(ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `text` and prints its values back as EDN, one per line.
+    fn check(text: &str, expected: &str) {
+        let values = parse_edn(text, "t.edn").unwrap_or_else(|e| panic!("{e}"));
+        let printed: Vec<String> = values.iter().map(Value::to_string).collect();
+        assert_eq!(printed.join("\n"), expected, "{text:?}");
+    }
+
+    fn short(text: &str) -> String {
+        text.chars().take(60).collect()
+    }
+
+    fn check_error(text: &str, expected: &str) {
+        match parse_edn(text, "t.edn") {
+            Ok(values) => panic!("{:?} read as {values:?}", short(text)),
+            Err(e) => assert_eq!(e.to_string(), expected, "{:?}", short(text)),
+        }
+    }
+
+    #[test]
+    fn reads_scalars() {
+        check("nil true false", "nil\ntrue\nfalse");
+        check("1 -2 +3 4N -5N 0", "1\n-2\n3\n4\n-5\n0");
+        check(
+            "1.5 -1e3 1E-2 2.5M 1. ##Inf ##-Inf ##NaN",
+            "1.5\n-1000.0\n0.01\n2.5\n1.0\n##Inf\n##-Inf\n##NaN",
+        );
+        check(
+            ":f :ns/name :a.b/c-d? ::auto",
+            ":f\n:ns/name\n:a.b/c-d?\n::auto",
+        );
+        check("foo ns/bar + - -> .x", "foo\nns/bar\n+\n-\n->\n.x");
+        check(
+            r#""plain" "a\nb\tc\"d\\e\u00e9\/" "multi
+line" "\ud83d\ude00""#,
+            "\"plain\"\n\"a\\nb\\tc\\\"d\\\\eé/\"\n\"multi\\nline\"\n\"😀\"",
+        );
+        check(
+            r"\a \newline \space \tab \u0041 \( \é",
+            "\"a\"\n\"\\n\"\n\" \"\n\"\\t\"\n\"A\"\n\"(\"\n\"é\"",
+        );
+        check(
+            &format!("{} {}", i64::MAX, i64::MIN),
+            &format!("{}\n{}", i64::MAX, i64::MIN),
+        );
+    }
+
+    #[test]
+    fn reads_collections_comments_and_tags() {
+        check("[1 [2 (3)] ()]", "[1 [2 [3]] []]");
+        check("#{3 1 2 1}", "#{1 2 3}");
+        check("{:b 1, :a [2 3]}", "{:a [2 3], :b 1}");
+        check("[1, 2 ; a comment ]\n #_ 3 #_ #_ 4 5 6]", "[1 2 6]");
+        check("; only a comment", "");
+        check("#_ [1 2]", "");
+        check(
+            "#jepsen.history.Op{:type :ok, :f :read}",
+            "{:f :read, :type :ok}",
+        );
+        check(
+            "#inst \"2024-01-01T00:00:00.000-00:00\" #uuid \"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"",
+            "\"2024-01-01T00:00:00.000-00:00\"\n\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"",
+        );
+        check(
+            "#object[clojure.core$future_call 0x4bd07fe5 {:status :pending}]",
+            "[clojure.core$future_call 1271955429 {:status :pending}]",
+        );
+        check("#:user{:a 1}", "{:a 1}");
+    }
+
+    #[test]
+    fn nests_up_to_the_limit() {
+        let depth = MAX_DEPTH as usize;
+        let ok = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(parse_edn(&ok, "t.edn").map(|v| v.len()).ok(), Some(1));
+        let deep = "[".repeat(100_000);
+        check_error(
+            &deep,
+            "t.edn: line 1, column 257: values nest more than 256 levels deep",
+        );
+        check_error(
+            &"#_".repeat(100_000),
+            "t.edn: line 1, column 513: values nest more than 256 levels deep",
+        );
+    }
+
+    #[test]
+    fn reports_malformed_text_with_its_position() {
+        check_error(
+            "{:type :invoke",
+            "t.edn: line 1, column 15: unexpected end of input, expected a key or '}'",
+        );
+        check_error(
+            "[1\n 99999999999999999999]",
+            "t.edn: line 2, column 2: integer 99999999999999999999 does not fit in 64 bits (from -2^63 to 2^63-1)",
+        );
+        check_error(
+            "123456789012345678901234567890N",
+            "t.edn: line 1, column 1: integer 123456789012345678901234567890 does not fit in 64 bits (from -2^63 to 2^63-1)",
+        );
+        check_error(
+            "[1 2)",
+            "t.edn: line 1, column 5: expected a value or ']', found ')'",
+        );
+        check_error("  \"abc", "t.edn: line 1, column 3: unterminated string");
+        check_error(
+            r#""a\qb""#,
+            "t.edn: line 1, column 3: invalid escape \\q in string",
+        );
+        check_error(
+            "{:a}",
+            "t.edn: line 1, column 4: expected a value for the key :a, found '}'",
+        );
+        check_error("1.2.3", "t.edn: line 1, column 1: invalid number 1.2.3");
+        check_error(
+            "012",
+            "t.edn: line 1, column 1: invalid number 012: EDN integers have no leading zeros",
+        );
+        check_error(
+            "##Foo",
+            "t.edn: line 1, column 1: expected ##Inf, ##-Inf or ##NaN",
+        );
+        check_error(
+            r"\nope",
+            "t.edn: line 1, column 1: unknown character \\nope",
+        );
+        check_error(
+            "é )",
+            "t.edn: line 1, column 3: expected a value, found ')'",
+        );
+        check_error(
+            "#_",
+            "t.edn: line 1, column 3: unexpected end of input, expected a value",
+        );
+    }
 }
