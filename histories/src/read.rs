@@ -185,7 +185,9 @@ pub fn read_str(text: &str, source_name: &str, format: Format) -> Result<History
 /// chunk long unless a single operation is longer.
 pub(crate) struct Chunks<R> {
     reader: R,
+    /// Allocated and zeroed once per growth; the bytes read are `buf[..end]`.
     buf: Vec<u8>,
+    end: usize,
     /// Bytes of `buf` before this offset are consumed.
     pub(crate) start: usize,
     /// The reader has no more bytes: running out of `buf` is the end of the input.
@@ -207,6 +209,7 @@ impl<R: Read> Chunks<R> {
         Chunks {
             reader,
             buf: Vec::new(),
+            end: 0,
             start: 0,
             eof: false,
             base: 0,
@@ -219,23 +222,28 @@ impl<R: Read> Chunks<R> {
 
     /// The unconsumed bytes.
     pub(crate) fn rest(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
+        self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// Drops the consumed bytes and reads more, or sets `eof`.
     pub(crate) fn more(&mut self) -> Result<(), HistoryError> {
         let start = self.base + self.start as u64;
         self.count_to(start);
-        self.buf.drain(..self.start.min(self.buf.len()));
+        let kept = self.start.min(self.end)..self.end;
+        let kept_len = kept.len();
+        self.buf.copy_within(kept, 0);
+        self.end = kept_len;
         self.base = start;
         self.start = 0;
-        // Grow by at least as much as is kept, so that an operation longer than a chunk costs
-        // a logarithmic number of re-parses, not a linear one.
-        let want = CHUNK_BYTES.max(self.buf.len());
-        let old = self.buf.len();
-        self.buf.resize(old + want, 0);
+        if self.end == self.buf.len() {
+            // Full: grow by at least as much as is kept, so that an operation longer than a
+            // chunk costs a logarithmic number of re-parses, not a linear one. The buffer is
+            // zeroed only when it grows, not at every read.
+            let len = CHUNK_BYTES.max(2 * self.buf.len());
+            self.buf.resize(len, 0);
+        }
         let result = loop {
-            match self.reader.read(&mut self.buf[old..]) {
+            match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(n) => break Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
@@ -243,19 +251,16 @@ impl<R: Read> Chunks<R> {
         };
         match result {
             Ok(n) => {
-                self.buf.truncate(old + n);
+                self.end += n;
                 if n == 0 {
                     self.eof = true;
                 }
                 Ok(())
             }
-            Err(error) => {
-                self.buf.truncate(old);
-                Err(HistoryError::Io {
-                    source_name: self.source_name.clone(),
-                    error,
-                })
-            }
+            Err(error) => Err(HistoryError::Io {
+                source_name: self.source_name.clone(),
+                error,
+            }),
         }
     }
 
@@ -265,7 +270,7 @@ impl<R: Read> Chunks<R> {
             return;
         }
         let from = (self.counted.saturating_sub(self.base)) as usize;
-        let to = (at.saturating_sub(self.base) as usize).min(self.buf.len());
+        let to = (at.saturating_sub(self.base) as usize).min(self.end);
         let bytes = self.buf.get(from..to).unwrap_or_default();
         let (line, column) = advance(self.line, self.column, bytes);
         self.line = line;
