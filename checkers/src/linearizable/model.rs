@@ -278,8 +278,19 @@ impl Spec for MultiRegisterSpec {
         let mut init_ids: Vec<(u32, u32)> = Vec::new();
         match init {
             Value::Map(m) => {
+                // An initial map written on the command line names keys by strings, an EDN
+                // history by keywords: a key of the map matches the history's key of the same
+                // name.
+                let by_name: FxHashMap<String, Value> = keys
+                    .values
+                    .iter()
+                    .filter_map(|k| k.as_name().map(|n| (n.to_string(), k.clone())))
+                    .collect();
                 for (k, v) in m {
-                    let k = keys.id(k);
+                    let k = match k.as_name().and_then(|n| by_name.get(n)) {
+                        Some(same) => keys.id(&same.clone()),
+                        None => keys.id(k),
+                    };
                     init_ids.push((k, values.id(v)));
                 }
             }
