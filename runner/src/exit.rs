@@ -8,7 +8,8 @@ pub const USAGE: i32 = 254;
 pub const INTERNAL: i32 = 255;
 
 /// A command that could not produce a verdict: the message for stderr and the exit code.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Failure {
     pub code: i32,
     pub message: String,
