@@ -102,15 +102,32 @@ pub(crate) fn signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
     }
 }
 
-/// Whether a process with this PID exists and is not a zombie, read from `/proc`.
+/// The state letter of a process (`R`, `S`, `T`, `Z`, ...), read from `/proc`.
+fn state(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state is the first field after the parenthesised command name.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().next().map(str::to_string)
+}
+
+/// Whether a process with this PID exists and is not a zombie.
 pub(crate) fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
+    state(pid).is_some_and(|s| s != "Z" && s != "X")
+}
+
+/// Waits up to `timeout_ms` for `pid` to be stopped (`stopped`) or running again (not).
+pub(crate) fn wait_stopped_sync(pid: u32, stopped: bool, timeout_ms: u64) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+    loop {
+        match state(pid) {
+            None => return false,
+            Some(s) if (s == "T" || s == "t") == stopped => return true,
+            Some(_) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 

@@ -480,6 +480,10 @@ impl LocalCluster {
             source,
         })?;
         slot.paused = signal == libc::SIGSTOP;
+        drop(slots);
+        // Signals are delivered asynchronously; waiting (briefly, boundedly) for the state to
+        // show means that a paused node is really stopped when `pause` returns.
+        cmd::wait_stopped_sync(pid, signal == libc::SIGSTOP, 1_000);
         Ok(())
     }
 
