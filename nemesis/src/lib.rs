@@ -7,7 +7,7 @@
 //! - [`partition`]: partition shapes as grudges.
 //! - [`fault`]: [`Fault`], one fault or heal, and its history operations.
 //! - [`nemesis`]: [`Nemesis`], which applies faults and always heals.
-//! - [`schedule`]: deterministic fault schedules from a seed.
+//! - [`mod@schedule`]: deterministic fault schedules from a seed.
 //! - [`cleanup`]: removing what a killed run left behind.
 //!
 //! **Invariant:** test traffic only ever goes to loopback or to hosts in `192.168.240.0/20`

@@ -394,3 +394,264 @@ async fn strobe<C: Control>(
     }
     let _ = control.set_clock_offset(node, base_s);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::schedule::{schedule, FaultKind, ScheduleConfig};
+
+    /// A control layer that records what it is asked to do, for tests without root.
+    struct Fake {
+        nodes: Vec<String>,
+        partitions: bool,
+        /// The last `iptables-restore` input per node.
+        tables: Mutex<BTreeMap<String, String>>,
+        log: Mutex<Vec<String>>,
+        next_pid: Mutex<u32>,
+    }
+
+    impl Fake {
+        fn new(n: usize, partitions: bool) -> Arc<Fake> {
+            Arc::new(Fake {
+                nodes: (1..=n).map(|i| format!("n{i}")).collect(),
+                partitions,
+                tables: Mutex::default(),
+                log: Mutex::default(),
+                next_pid: Mutex::new(100),
+            })
+        }
+
+        fn record(&self, entry: String) {
+            self.log.lock().unwrap().push(entry);
+        }
+
+        fn table(&self, node: &str) -> String {
+            self.tables
+                .lock()
+                .unwrap()
+                .get(node)
+                .cloned()
+                .unwrap_or_default()
+        }
+    }
+
+    impl Control for Fake {
+        fn node_names(&self) -> Vec<String> {
+            self.nodes.clone()
+        }
+
+        fn ip(&self, node: &str) -> Result<Ipv4Addr> {
+            let i = self
+                .nodes
+                .iter()
+                .position(|n| n == node)
+                .ok_or_else(|| Error::UnknownNode(node.into()))?;
+            Ok(Ipv4Addr::new(192, 168, 240, 11 + i as u8))
+        }
+
+        fn supports_partitions(&self) -> bool {
+            self.partitions
+        }
+
+        async fn exec_in(&self, node: &str, argv: &[&str]) -> Result<String> {
+            self.record(format!("{node}: {}", argv.join(" ")));
+            Ok(String::new())
+        }
+
+        async fn exec_in_with_stdin(
+            &self,
+            node: &str,
+            argv: &[&str],
+            stdin: &str,
+        ) -> Result<String> {
+            self.record(format!("{node}: {}", argv.join(" ")));
+            self.tables
+                .lock()
+                .unwrap()
+                .insert(node.into(), stdin.into());
+            Ok(String::new())
+        }
+
+        async fn kill(&self, node: &str) -> Result<u32> {
+            self.record(format!("kill {node}"));
+            Ok(1)
+        }
+
+        async fn restart(&self, node: &str) -> Result<u32> {
+            self.record(format!("restart {node}"));
+            let mut pid = self.next_pid.lock().unwrap();
+            *pid += 1;
+            Ok(*pid)
+        }
+
+        fn pause(&self, node: &str) -> Result<()> {
+            self.record(format!("pause {node}"));
+            Ok(())
+        }
+
+        fn resume(&self, node: &str) -> Result<()> {
+            self.record(format!("resume {node}"));
+            Ok(())
+        }
+
+        fn set_clock_offset(&self, node: &str, offset_s: i64) -> Result<()> {
+            if node == "n3" {
+                return Err(Error::NoFakeClock(node.into()));
+            }
+            self.record(format!("clock {node} {offset_s:+}"));
+            Ok(())
+        }
+    }
+
+    fn isolate_n1() -> Fault {
+        let nodes: Vec<String> = ["n1", "n2", "n3"].map(String::from).to_vec();
+        Fault::StartPartition {
+            shape: Shape::IsolateOne,
+            grudge: crate::partition::grudge_from_components(
+                &nodes,
+                &[vec!["n1".into()], vec!["n2".into(), "n3".into()]],
+            ),
+        }
+    }
+
+    const EMPTY: &str =
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+
+    #[tokio::test]
+    async fn partition_and_loss_rules_are_kept_apart() {
+        let fake = Fake::new(3, true);
+        let mut nemesis = Nemesis::new(Arc::clone(&fake));
+        nemesis.apply(&isolate_n1()).await.unwrap();
+        nemesis
+            .apply(&Fault::StartLoss { probability: 0.25 })
+            .await
+            .unwrap();
+        assert_eq!(
+            fake.table("n1"),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -s 192.168.240.12 -j DROP\n-A OUTPUT -d 192.168.240.12 -j DROP\n\
+             -A INPUT -s 192.168.240.13 -j DROP\n-A OUTPUT -d 192.168.240.13 -j DROP\n\
+             -A INPUT -i eth0 -m statistic --mode random --probability 0.25 -j DROP\n\
+             COMMIT\n"
+        );
+        nemesis.apply(&Fault::StopLoss).await.unwrap();
+        assert!(fake.table("n2").contains("-s 192.168.240.11 -j DROP"));
+        assert!(!fake.table("n2").contains("statistic"));
+        let done = nemesis.apply(&Fault::StopPartition).await.unwrap();
+        assert_eq!(
+            done.value.to_json().to_string(),
+            r#"{"healed":{"grudge":{"n1":["n2","n3"],"n2":["n1"],"n3":["n1"]},"shape":"one"},"nodes":["n1","n2","n3"]}"#
+        );
+        for node in ["n1", "n2", "n3"] {
+            assert_eq!(fake.table(node), EMPTY);
+        }
+    }
+
+    #[tokio::test]
+    async fn network_faults_are_refused_without_namespaces() {
+        let fake = Fake::new(3, false);
+        let mut nemesis = Nemesis::new(Arc::clone(&fake));
+        let failed = nemesis.apply(&isolate_n1()).await.unwrap_err();
+        assert!(matches!(failed.error, Error::Unsupported(_)));
+        assert_eq!(failed.completion.f, "start-partition");
+        assert!(failed.completion.error.is_some());
+        assert!(nemesis.pending_heals().is_empty());
+    }
+
+    #[tokio::test]
+    async fn invalid_faults_are_errors() {
+        let mut nemesis = Nemesis::new(Fake::new(3, true));
+        let leader = Fault::StartPartition {
+            shape: Shape::Leader,
+            grudge: Grudge::new(),
+        };
+        assert!(matches!(
+            nemesis.apply(&leader).await.unwrap_err().error,
+            Error::InvalidFault(_)
+        ));
+        for probability in [0.0, -1.0, 1.5, f64::NAN] {
+            assert!(nemesis
+                .apply(&Fault::StartLoss { probability })
+                .await
+                .is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn heal_all_undoes_kills_pauses_and_clocks() {
+        let fake = Fake::new(3, true);
+        let mut nemesis = Nemesis::new(Arc::clone(&fake));
+        let kill = Fault::Kill {
+            nodes: vec!["n2".into()],
+        };
+        let done = nemesis.apply(&kill).await.unwrap();
+        assert_eq!(
+            done.value.to_json().to_string(),
+            r#"{"nodes":["n2"],"pids":{"n2":1}}"#
+        );
+        nemesis
+            .apply(&Fault::Pause {
+                nodes: vec!["n1".into()],
+            })
+            .await
+            .unwrap();
+        nemesis
+            .apply(&Fault::BumpClock {
+                offsets_s: [("n1".to_string(), 30)].into(),
+            })
+            .await
+            .unwrap();
+        let healed = nemesis.heal_all().await;
+        assert!(healed.errors.is_empty(), "{:?}", healed.errors);
+        let ops: Vec<String> = healed
+            .ops
+            .iter()
+            .map(|op| format!("{} {} {}", op.kind, op.f, op.value.to_json()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "info stop-partition null",
+                r#"info stop-partition {"healed":null,"nodes":["n1","n2","n3"]}"#,
+                "info reset-clock null",
+                // n3 has no fake clock: it is left out rather than failing the reset.
+                r#"info reset-clock {"nodes":["n1","n2"]}"#,
+                r#"info resume {"nodes":["n1"]}"#,
+                r#"info resume {"nodes":["n1"]}"#,
+                r#"info start {"nodes":["n2"]}"#,
+                r#"info start {"nodes":["n2"],"pids":{"n2":101}}"#,
+            ]
+        );
+        assert!(healed
+            .ops
+            .iter()
+            .all(|op| op.process == schism_histories::Process::Nemesis));
+        assert!(nemesis.killed().is_empty() && nemesis.paused().is_empty());
+        assert_eq!(nemesis.pending_heals(), [Fault::StopPartition]);
+    }
+
+    #[tokio::test]
+    async fn a_whole_schedule_applies_and_heals() {
+        let fake = Fake::new(5, true);
+        let mut nemesis = Nemesis::new(Arc::clone(&fake));
+        let mut config = ScheduleConfig::new(FaultKind::ALL.into(), 1_000);
+        // Strobes run in the background for their duration; keep them short here.
+        config.interval_ms = 1;
+        for step in schedule(&config, &fake.nodes, 5).take(61) {
+            if let Err(failed) = nemesis.apply(&step.fault).await {
+                // Only n3's clock cannot move in the fake.
+                assert!(matches!(failed.error, Error::NoFakeClock(_)), "{failed}");
+            }
+        }
+        let healed = nemesis.heal_all().await;
+        assert!(healed.errors.is_empty(), "{:?}", healed.errors);
+        assert!(nemesis.killed().is_empty() && nemesis.paused().is_empty());
+        assert!(nemesis.partition().is_none());
+        for node in &fake.nodes {
+            assert_eq!(fake.table(node), EMPTY);
+        }
+    }
+}

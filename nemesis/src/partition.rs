@@ -1,9 +1,9 @@
 //! Partition shapes, as Jepsen's `jepsen.nemesis` builds them: a *grudge* maps each node to
 //! the nodes it drops traffic from (and to).
 //!
-//! Every grudge here is symmetric (if `a` drops `b`, `b` drops `a`), built from the sets of
-//! nodes that can still talk: [`components`] lists them, [`grudge_from_components`] turns them
-//! into the grudge. The shapes are Jepsen's: one node isolated (`split-one`), random halves
+//! Every grudge here is symmetric (if `a` drops `b`, `b` drops `a`), built from the groups of
+//! nodes that can still talk ([`grudge_from_components`]), or for the majorities ring from
+//! each node's own window of the ring. The shapes are Jepsen's: one node isolated (`split-one`), random halves
 //! (`bisect`), the majorities ring (`majorities-ring`: every node sees a majority, no two the
 //! same majority), the bridge (two halves joined by one node that sees both), and the current
 //! leader isolated.
