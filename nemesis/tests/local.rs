@@ -532,7 +532,7 @@ async fn loopback_nodes_are_killed_paused_and_restarted_without_root() {
         cluster.exec_in("n1", &["true"]).await,
         Err(Error::Unsupported(_))
     ));
-    assert!(matches!(cluster.pid("n9"), None));
+    assert!(cluster.pid("n9").is_none());
     assert!(matches!(
         cluster.spawn("n9", NodeSpec::new("true")).await,
         Err(Error::UnknownNode(_))
