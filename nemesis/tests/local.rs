@@ -42,6 +42,12 @@ fn ready(test: &str, need_root: bool, need_faketime: bool) -> bool {
     false
 }
 
+/// Builds cluster `k`, first removing what an earlier, killed run of the same test left.
+async fn create(k: u8, nodes: usize) -> LocalCluster {
+    cleanup_cluster(k).await.unwrap();
+    LocalCluster::create(k, nodes).await.unwrap()
+}
+
 fn root_connect(ip: Ipv4Addr) -> bool {
     TcpStream::connect_timeout(&SocketAddr::from((ip, PORT)), Duration::from_millis(500)).is_ok()
 }
@@ -178,7 +184,7 @@ async fn partitions_loss_and_heal_in_namespaces() {
         return;
     }
     let k = 9;
-    let cluster = Arc::new(LocalCluster::create(k, 3).await.unwrap());
+    let cluster = Arc::new(create(k, 3).await);
     assert!(local::blackhole_present().await.unwrap());
     assert_eq!(cluster.node_names(), ["n1", "n2", "n3"]);
     assert_eq!(cluster.ip("n2").unwrap(), Ipv4Addr::new(192, 168, 249, 12));
@@ -231,7 +237,7 @@ async fn kill_restart_pause_resume_and_heal_all() {
         return;
     }
     let k = 10;
-    let cluster = Arc::new(LocalCluster::create(k, 3).await.unwrap());
+    let cluster = Arc::new(create(k, 3).await);
     for node in cluster.node_names() {
         cluster
             .spawn(&node, NodeSpec::new("sleep").args(["1000"]))
@@ -403,7 +409,7 @@ async fn strobe_flips_the_clock_in_a_namespace() {
         return;
     }
     let k = 11;
-    let cluster = Arc::new(LocalCluster::create(k, 1).await.unwrap());
+    let cluster = Arc::new(create(k, 1).await);
     let file = cluster.scratch_dir().join("n1-time");
     let pid = cluster.spawn("n1", clock_writer(&file)).await.unwrap();
     let mut nemesis = Nemesis::new(Arc::clone(&cluster));
@@ -434,7 +440,7 @@ async fn dropping_a_cluster_mid_test_cleans_up() {
     }
     let k = 12;
     let pids = {
-        let cluster = LocalCluster::create(k, 2).await.unwrap();
+        let cluster = create(k, 2).await;
         let mut pids = Vec::new();
         for node in cluster.node_names() {
             let file = cluster.scratch_dir().join(format!("{node}-time"));
@@ -457,7 +463,7 @@ async fn cleanup_removes_a_leaked_cluster() {
         return;
     }
     let k = 13;
-    let cluster = LocalCluster::create(k, 2).await.unwrap();
+    let cluster = create(k, 2).await;
     let pid = cluster
         .spawn("n1", NodeSpec::new("sleep").args(["1000"]))
         .await
