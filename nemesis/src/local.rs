@@ -50,6 +50,7 @@ pub struct NodeSpec {
     pub stderr: Option<PathBuf>,
     /// Runs the process under libfaketime so that [`LocalCluster::set_clock_offset`] can move
     /// its wall clock (C and Rust binaries; Go binaries bypass libc and are not affected).
+    /// The node's offset file starts at `+0` and survives restarts: it is the host's clock.
     pub skewable_clock: bool,
 }
 
