@@ -440,7 +440,11 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws()?;
             let at = self.i;
-            let b = self.need(&format!("a value or {}", closer_name(close)))?;
+            let b = self.need(match close {
+                b')' => "a value or ')'",
+                b']' => "a value or ']'",
+                _ => "a value or '}'",
+            })?;
             if b == close {
                 self.i += 1;
                 break;
@@ -482,7 +486,10 @@ impl<'a> Parser<'a> {
             let key = self.value()?;
             self.skip_ws()?;
             let at = self.i;
-            let b = self.need(&format!("a value for the key {key}"))?;
+            // The message is built only when needed: this runs for every entry of every map.
+            let Some(b) = self.peek() else {
+                return self.ran_out(&format!("a value for the key {key}"));
+            };
             if matches!(b, b')' | b']' | b'}') {
                 return self.syntax(
                     at,
