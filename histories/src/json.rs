@@ -388,3 +388,43 @@ pub(crate) fn read_json_array(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(text: &str) -> Vec<Op> {
+        read_jsonl(text.as_bytes(), "t.jsonl").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn reads_fields_and_defaults() {
+        let read = ops(concat!(
+            "\n",
+            "{\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",5,3]],\"extra\":{\"x\":1}}\n",
+            "\t{\"index\":7,\"time\":-3,\"type\":\"ok\",\"process\":\"nemesis\",\"f\":\"kill\",",
+            "\"value\":18446744073709551615,\"node\":\"n1\",\"error\":null}\r\n",
+        ));
+        assert_eq!(read.len(), 2);
+        let (first, second) = (&read[0], &read[1]);
+        assert_eq!((first.index, first.time), (0, 0));
+        assert_eq!(first.process, crate::Process::Client(-1));
+        assert_eq!(first.value.to_string(), "[[\"append\" 5 3]]");
+        assert_eq!((first.pos.line, first.pos.column), (2, 1));
+        assert_eq!((second.index, second.time), (7, -3));
+        assert_eq!(second.process, crate::Process::Nemesis);
+        assert_eq!(second.value, Value::Float(u64::MAX as f64));
+        assert_eq!(second.node.as_deref(), Some("n1"));
+        assert_eq!(second.error, Some(Value::Nil));
+        assert_eq!((second.pos.line, second.pos.column), (3, 2));
+    }
+
+    #[test]
+    fn arrays_read_across_lines() {
+        let text = "[\n  {\"type\": \"invoke\", \"process\": 1},\n  {\"type\": \"ok\", \"process\": 1}\n]\n";
+        let read = read_json_array(text.as_bytes(), "t.json").unwrap_or_else(|e| panic!("{e}"));
+        let places: Vec<_> = read.iter().map(|op| (op.pos.line, op.pos.column)).collect();
+        assert_eq!(places, [(2, 3), (3, 3)]);
+        assert!(read_json_array(&b"  "[..], "t.json").unwrap().is_empty());
+    }
+}

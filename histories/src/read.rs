@@ -94,6 +94,22 @@ fn sniff(prefix: &[u8], complete: bool) -> Result<Option<Format>, ()> {
     }
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Parses a format's name (`jsonl`, `json`, `edn`), as a command line gives it.
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "json" => Ok(Format::Json),
+            "edn" => Ok(Format::Edn),
+            _ => Err(format!(
+                "unknown history format {s:?} (expected jsonl, json or edn)"
+            )),
+        }
+    }
+}
+
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
