@@ -7,7 +7,7 @@
 //! alone. Prints file size, read time, operations per second and peak memory.
 //!
 //! Run: `cargo bench -p schism-histories --bench read` (set `SCHISM_BENCH_OPS` for another
-//! size).
+//! size, `SCHISM_BENCH_DIR` to keep the files in that directory).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -157,8 +157,11 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("schism-bench-read-{}", std::process::id()));
+    // SCHISM_BENCH_DIR keeps the generated files there (for profiling the readers on them).
+    let keep = std::env::var_os("SCHISM_BENCH_DIR").map(PathBuf::from);
+    let dir: PathBuf = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("schism-bench-read-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&dir).expect("create the temporary directory");
 
     println!(
@@ -231,5 +234,7 @@ fn main() {
             peak_mb / file_mb,
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Read};
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::convert::{not_a_map, Field, OpFields};
 use crate::error::HistoryError;
@@ -138,6 +140,17 @@ impl<'de> Visitor<'de> for OpVisitor {
         let mut error = None;
         while let Some(FieldKey(field)) = map.next_key()? {
             match field {
+                Some(field @ (Field::Type | Field::F | Field::Process | Field::Node))
+                    if error.is_none() =>
+                {
+                    let seed = NameSeed {
+                        fields: &mut fields,
+                        field,
+                    };
+                    if let Err(message) = map.next_value_seed(seed)? {
+                        error = Some(message);
+                    }
+                }
                 Some(field) if error.is_none() => {
                     let JsonValue(value) = map.next_value()?;
                     if let Err(message) = fields.set(field, value) {
@@ -182,6 +195,72 @@ impl<'de> Visitor<'de> for OpVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOp, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Self::not_a_map(Value::List(Vec::new()))
+    }
+}
+
+/// The value of a name-like field (`type`, `f`, `process`, `node`), recorded straight into
+/// the operation's fields: a string is matched where it lies in the input, with no `String`
+/// built for it.
+struct NameSeed<'f> {
+    fields: &'f mut OpFields,
+    field: Field,
+}
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = Result<(), String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl NameSeed<'_> {
+    fn other(self, value: Value) -> Result<(), String> {
+        self.fields.set(self.field, value)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed<'_> {
+    type Value = Result<(), String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .fields
+            .set_name(self.field, s, || Value::Str(s.to_string())))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Int(i)))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Self::Value, E> {
+        Ok(self.other(json_uint(u)))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Float(x)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Nil))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let value = ValueVisitor.visit_seq(seq)?;
+        Ok(self.other(value))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let value = ValueVisitor.visit_map(map)?;
+        Ok(self.other(value))
     }
 }
 

@@ -376,6 +376,24 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_it_sniffs() {
+        let texts = [
+            "; Jepsen\n{:type :invoke, :process 0, :f :read}\n{:type :ok, :process 0, :f :read, :value 1}",
+            "  [{\"type\": \"invoke\", \"process\": 0, \"f\": \"read\"},\n{\"type\": \"ok\", \"process\": 0, \"f\": \"read\", \"value\": 1}]",
+            "\n{\"type\": \"invoke\", \"process\": 0, \"f\": \"read\"}\n{\"type\": \"ok\", \"process\": 0, \"f\": \"read\", \"value\": 1}\n",
+        ];
+        for text in texts {
+            // A one-byte buffer makes the sniffer gather its prefix over many reads.
+            let reader = BufReader::with_capacity(1, text.as_bytes());
+            let history = read_sniffed(reader, "-").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(history.ops.len(), 2, "{text}");
+            assert_eq!(history.ops[1].value, crate::Value::Int(1), "{text}");
+            assert_eq!(history.source_name, "-");
+        }
+        assert!(read_sniffed(&b""[..], "-").unwrap().ops.is_empty());
+    }
+
+    #[test]
     fn counts_lines_and_characters() {
         assert_eq!(advance(1, 1, b"ab"), (1, 3));
         assert_eq!(advance(1, 5, b"ab\ncd\n\xc3\xa9x"), (3, 3));
