@@ -556,9 +556,9 @@ impl<'a> Parser<'a> {
             self.skip_ws()?;
             let at = self.i;
             let missing = |p: &Self| {
-                let key = std::str::from_utf8(&p.s[key_at..at])
-                    .unwrap_or("")
-                    .trim_end();
+                // The key as written, for the message.
+                let key = p.s.get(key_at..at).unwrap_or_default();
+                let key = String::from_utf8_lossy(key);
                 let key = key.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
                 format!("a value for the key {key}")
             };
@@ -620,7 +620,7 @@ fn parse_int(text: &str) -> Result<i64, Option<String>> {
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        // Not EDN, but Clojure prints object addresses so (`#object[... 0x4bd07fe5 ...]`).
+        // Not EDN, but Clojure prints object addresses in hex (`#object[... 0x4bd07fe5 ...]`).
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(None);
         }

@@ -333,9 +333,10 @@ pub(crate) fn read_jsonl(
                     .map_err(|message| syntax(pos, message))?;
                 ops.push(op);
             }
-            Ok(RawOp(Err(message))) => return Err(syntax(pos, message)),
+            Ok(RawOp(Err(message))) => return Err(syntax(pos, array_hint(message, body, &ops))),
             Err(error) => {
                 let (offset, message) = locate(body, &error);
+                let message = array_hint(message, body, &ops);
                 // The line's own newline is not part of the operation: an error at or after
                 // it is at the end of the line's text.
                 let end = body
@@ -355,6 +356,16 @@ pub(crate) fn read_jsonl(
         }
     }
     Ok(ops)
+}
+
+/// Adds a hint to an error on the first operation of a JSON Lines file that opens with `[`:
+/// it is most likely elle-cli's JSON, one array of operations, under another extension.
+fn array_hint(message: String, body: &[u8], ops: &[Op]) -> String {
+    if ops.is_empty() && body.first() == Some(&b'[') {
+        format!("{message} (a file holding one JSON array of operations is elle-cli's JSON: give it the .json extension)")
+    } else {
+        message
+    }
 }
 
 /// Where the array reader stands.
