@@ -344,3 +344,28 @@ fn naive(history: &PairedHistory) -> BTreeMap<String, u64> {
     }
     counts
 }
+
+#[test]
+fn a_causally_consistent_store_with_one_injected_stale_read_fails() {
+    use schism_checkers::causal::sim::inject_initial_read;
+    for (name, shape) in shapes() {
+        let options = SimOptions {
+            seed: 3,
+            delivery: Delivery::Causal,
+            transactions: 300,
+            ..shape
+        };
+        let mut history = simulate(&options);
+        let middle = history.ops.len() / 2;
+        assert!(inject_initial_read(&mut history, middle));
+        let injected = history.pair().unwrap();
+        let result = check(&injected, &CausalOptions::default());
+        assert_eq!(result.validity, Validity::Invalid, "{name}");
+        assert_eq!(
+            result.stats.anomaly_counts.keys().collect::<Vec<_>>(),
+            ["write-co-init-read"],
+            "{name}:\n{}",
+            result.explain()
+        );
+    }
+}

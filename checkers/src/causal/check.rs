@@ -1,9 +1,9 @@
 //! The checks of each read against the vector clock of its transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::clock::Clocks;
-use super::index::{Index, KeySession, Read, ReadKind};
+use super::index::{FxMap, Index, KeyChain, Read, ReadKind, NONE};
 use super::{explain, AnomalyKind, Deadline, Found};
 
 pub(super) fn check_reads(
@@ -15,12 +15,12 @@ pub(super) fn check_reads(
     for thin in &ix.thin_air {
         found.add(AnomalyKind::ThinAirRead, || explain::thin_air(ix, thin));
     }
-    let k = ix.session_process.len();
+    let k = clocks.chains as usize;
     let mut lists = ListState {
         count: vec![0; k],
         run: vec![0; k],
-        verified: HashMap::new(),
-        last_read: HashMap::new(),
+        verified: FxMap::default(),
+        last_read: FxMap::default(),
     };
     let mut txn_first_read = 0;
     for (r, read) in ix.reads.iter().enumerate() {
@@ -67,12 +67,11 @@ fn same_read(ix: &Index, a: &Read, b: &Read) -> bool {
 }
 
 /// The number of entries of `ks` in the strict causal past of `t`.
-fn past_count(ix: &Index, clocks: &Clocks, ks: &KeySession, t: u32) -> u32 {
-    let txn = ix.txns[t as usize];
-    let limit = if ks.session == txn.session {
-        txn.pos
+fn past_count(ix: &Index, clocks: &Clocks, ks: &KeyChain, t: u32) -> u32 {
+    let limit = if ks.chain == clocks.chain[t as usize] {
+        clocks.chain_pos[t as usize]
     } else {
-        clocks.get(t, ks.session)
+        clocks.get(t, ks.chain)
     };
     ix.count_below(ks, limit)
 }
@@ -80,7 +79,7 @@ fn past_count(ix: &Index, clocks: &Clocks, ks: &KeySession, t: u32) -> u32 {
 /// WriteCOInitRead for registers: a read of nil with a write of the key in the past.
 fn check_init_read(ix: &Index, clocks: &Clocks, r: usize, found: &mut Found) {
     let read = ix.reads[r];
-    for ks in ix.key_sessions(read.key) {
+    for ks in ix.key_chains(read.key) {
         let c = past_count(ix, clocks, ks, read.txn);
         if c > 0 {
             let w = ix.entry_write[(ks.start + c - 1) as usize];
@@ -92,20 +91,20 @@ fn check_init_read(ix: &Index, clocks: &Clocks, r: usize, found: &mut Found) {
     }
 }
 
-/// WriteCORead for registers: T reads from W, and the latest write of the key by some session
-/// in T's past causally follows W. Checking the latest per session suffices: an earlier one
+/// WriteCORead for registers: T reads from W, and the latest write of the key on some chain
+/// in T's past causally follows W. Checking the latest per chain suffices: an earlier one
 /// that follows W would make the latest follow W too.
 fn check_register_read(ix: &Index, clocks: &Clocks, r: usize, w: u32, found: &mut Found) {
     let read = ix.reads[r];
     let writer = ix.writes[w as usize].txn;
-    for ks in ix.key_sessions(read.key) {
+    for ks in ix.key_chains(read.key) {
         let c = past_count(ix, clocks, ks, read.txn);
         if c == 0 {
             continue;
         }
         let later = ix.entry_write[(ks.start + c - 1) as usize];
         let later_txn = ix.writes[later as usize].txn;
-        if later_txn != writer && clocks.reaches(ix, writer, later_txn) {
+        if later_txn != writer && clocks.reaches(writer, later_txn) {
             found.add(AnomalyKind::WriteCoRead, || {
                 explain::overwritten(ix, clocks, &read, w, later)
             });
@@ -115,13 +114,13 @@ fn check_register_read(ix: &Index, clocks: &Clocks, r: usize, w: u32, found: &mu
 }
 
 struct ListState {
-    /// Scratch counts per session.
+    /// Scratch counts per chain.
     count: Vec<u32>,
     run: Vec<u32>,
     /// Per key, the last list read whose order was checked without skipping an element.
-    verified: HashMap<u32, Vec<u32>>,
+    verified: FxMap<u32, Vec<u32>>,
     /// Per (session, key), the last list read.
-    last_read: HashMap<(u32, u32), usize>,
+    last_read: FxMap<(u32, u32), usize>,
 }
 
 fn check_list_read(
@@ -137,22 +136,27 @@ fn check_list_read(
     let t = read.txn;
     let session = ix.txns[t as usize].session;
     let elems = &ix.elems[start..start + len];
-    let sessions = ix.key_sessions(read.key);
-    // The transaction's own appends are an internal matter; the rest is counted per session.
+    let chains = ix.key_chains(read.key);
+    // The transaction's own appends are an internal matter; the rest is counted per chain.
     let mut own = false;
+    // Also set when a writer is on no chain, which cannot be: it was read, so it is in the
+    // reader's past. Such a read is skipped rather than misjudged.
+    let mut duplicates = false;
     for &e in elems {
         let writer = ix.writes[e as usize].txn;
         if writer == t {
             own = true;
         } else {
-            st.count[ix.txns[writer as usize].session as usize] += 1;
+            match st.count.get_mut(clocks.chain[writer as usize] as usize) {
+                Some(c) => *c += 1,
+                None => duplicates = true,
+            }
         }
     }
     let mut reported = false;
-    let mut duplicates = false;
-    for ks in sessions {
+    for ks in chains {
         let expected = past_count(ix, clocks, ks, t);
-        let got = st.count[ks.session as usize];
+        let got = st.count[ks.chain as usize];
         if got > expected {
             // More elements than appends in the past: duplicates, which are not ours to call.
             duplicates = true;
@@ -178,7 +182,9 @@ fn check_list_read(
     }
     for &e in elems {
         let writer = ix.writes[e as usize].txn;
-        st.count[ix.txns[writer as usize].session as usize] = 0;
+        if let Some(c) = st.count.get_mut(clocks.chain[writer as usize] as usize) {
+            *c = 0;
+        }
     }
     if !reported && !duplicates {
         reported = check_list_order(ix, clocks, r, elems, own, st, found);
@@ -211,7 +217,7 @@ fn check_list_order(
 ) -> bool {
     let read = ix.reads[r];
     let t = read.txn;
-    let sessions = ix.key_sessions(read.key);
+    let chains = ix.key_chains(read.key);
     let verified = st.verified.get(&read.key).map_or(&[][..], |v| v.as_slice());
     let shared = verified
         .iter()
@@ -219,30 +225,38 @@ fn check_list_order(
         .take_while(|(a, b)| a == b)
         .count();
     let mut touched = Vec::new();
-    let mut bump = |run: &mut Vec<u32>, session: u32| {
-        if run[session as usize] == 0 {
-            touched.push(session);
+    let mut bump = |run: &mut Vec<u32>, chain: u32| {
+        if let Some(r) = run.get_mut(chain as usize) {
+            if *r == 0 {
+                touched.push(chain);
+            }
+            *r += 1;
         }
-        run[session as usize] += 1;
     };
     let mut inversion = None;
+    let mut skipped = false;
     for (j, &e) in elems.iter().enumerate() {
         let writer = ix.writes[e as usize].txn;
         if writer == t {
             continue;
         }
-        let ws = ix.txns[writer as usize].session;
+        let wc = clocks.chain[writer as usize];
+        if wc == NONE {
+            // Cannot be (see `check_list_read`); give up on this read.
+            skipped = true;
+            break;
+        }
         if j >= shared {
-            // The same session's earlier appends, in order, then every other session's
-            // appends in the writer's past.
+            // The same chain's earlier appends, in order, then every other chain's appends in
+            // the writer's past.
             let rank = ix.write_rank[e as usize];
-            let behind = sessions.iter().find_map(|ks| {
-                let need = if ks.session == ws {
+            let behind = chains.iter().find_map(|ks| {
+                let need = if ks.chain == wc {
                     rank
                 } else {
-                    ix.count_below(ks, clocks.get(writer, ks.session))
+                    ix.count_below(ks, clocks.get(writer, ks.chain))
                 };
-                let have = st.run[ks.session as usize];
+                let have = st.run[ks.chain as usize];
                 (have < need).then(|| ix.entry_write[(ks.start + have) as usize])
             });
             if let Some(earlier) = behind {
@@ -250,7 +264,7 @@ fn check_list_order(
                 break;
             }
         }
-        bump(&mut st.run, ws);
+        bump(&mut st.run, wc);
     }
     for s in touched {
         st.run[s as usize] = 0;
@@ -261,7 +275,7 @@ fn check_list_order(
         });
         return true;
     }
-    if !own && shared < elems.len() {
+    if !own && !skipped && shared < elems.len() {
         st.verified.insert(read.key, elems.to_vec());
     }
     false

@@ -10,19 +10,39 @@ use super::index::{Index, NONE};
 use super::{explain, AnomalyKind, Deadline, Found};
 
 pub(super) struct Clocks {
-    k: usize,
-    /// Row `t` (`rows[t·k..(t+1)·k]`): for each session, how many of its transactions are in
-    /// the causal past of `t`, `t` included.
+    /// The rows, one after another in the order computed. Row `t` is
+    /// `rows[row_start[t]..row_start[t] + row_len[t]]`: for each chain, how many of its
+    /// transactions are in the causal past of `t`, `t` included; chains past the row's end
+    /// have none.
     rows: Vec<u32>,
+    row_start: Vec<usize>,
+    row_len: Vec<u32>,
+    /// Each transaction's chain and position in it; [`NONE`] for transactions that are in
+    /// nobody's past (the last of their session and never read from), and for those without
+    /// a clock.
+    pub chain: Vec<u32>,
+    pub chain_pos: Vec<u32>,
+    pub chains: u32,
     /// Whether the transaction got a clock: false for those in or after a cycle.
     pub done: Vec<bool>,
     pub unprocessed: u64,
 }
 
+/// How many retired chains a session's first transaction tries before it starts a new one.
+const REUSE_TRIES: usize = 64;
+
 impl Clocks {
-    pub fn compute(ix: &Index, deadline: &Deadline) -> Result<Clocks, String> {
+    /// Computes the clocks in a topological order of `so ∪ wr` (Kahn's algorithm).
+    ///
+    /// The entries of a clock are per *chain*, a set of transactions totally ordered by `co`,
+    /// rather than per session: each session's transactions go on one chain, but a session's
+    /// first transaction may continue the chain of a session that has ended, when that whole
+    /// chain is in its past. Jepsen gives every crashed client a fresh process, so histories
+    /// with many crashes have many more sessions than clients at once; reusing chains keeps
+    /// the clocks about as wide as the concurrency. Any cover of the transactions by `co`
+    /// chains gives correct clocks, so this changes the cost, not the verdicts.
+    pub fn compute(ix: &Index, max_entries: u64, deadline: &Deadline) -> Result<Clocks, String> {
         let n = ix.txns.len();
-        let k = ix.session_process.len();
         // The successors along `wr`, as a compressed adjacency list.
         let mut out_start = vec![0usize; n + 1];
         for &src in &ix.srcs {
@@ -42,12 +62,26 @@ impl Clocks {
                 fill[src as usize] += 1;
             }
         }
+        let next_in_session = |t: u32| {
+            let txn = ix.txns[t as usize];
+            ix.session(txn.session).get(txn.pos as usize + 1).copied()
+        };
+        let in_nobodys_past = |t: u32| {
+            next_in_session(t).is_none() && out_start[t as usize] == out_start[t as usize + 1]
+        };
         let mut clocks = Clocks {
-            k,
-            rows: vec![0; n * k],
+            rows: Vec::new(),
+            row_start: vec![0; n],
+            row_len: vec![0; n],
+            chain: vec![NONE; n],
+            chain_pos: vec![NONE; n],
+            chains: 0,
             done: vec![false; n],
             unprocessed: n as u64,
         };
+        let mut chain_len: Vec<u32> = Vec::new();
+        // Chains whose session has ended, in the order they ended.
+        let mut retired: VecDeque<u32> = VecDeque::new();
         let mut queue: VecDeque<u32> = (0..n as u32)
             .filter(|&t| indegree[t as usize] == 0)
             .collect();
@@ -58,16 +92,62 @@ impl Clocks {
                 deadline.check("computing vector clocks")?;
             }
             let txn = ix.txns[t as usize];
-            let session = ix.session(txn.session);
-            let base = t as usize * k;
-            if txn.pos > 0 {
-                let pred = session[txn.pos as usize - 1] as usize;
-                clocks.rows.copy_within(pred * k..pred * k + k, base);
+            let width = clocks.chains as usize;
+            if (clocks.rows.len() + width + 1) as u64 > max_entries {
+                return Err(format!(
+                    "the vector clocks need more than {max_entries} entries ({n} transactions, \
+                     {width} chains so far)"
+                ));
             }
-            for &src in ix.srcs(t) {
-                max_into(&mut clocks.rows, base, src as usize * k, k);
+            let base = clocks.rows.len();
+            clocks.rows.resize(base + width, 0);
+            let pred = txn
+                .pos
+                .checked_sub(1)
+                .and_then(|p| ix.session(txn.session).get(p as usize).copied());
+            for &src in pred.iter().chain(ix.srcs(t)) {
+                let (start, len) = (clocks.row_start[src as usize], clocks.row_len[src as usize]);
+                let (before, row) = clocks.rows.split_at_mut(base);
+                for (to, from) in row.iter_mut().zip(&before[start..start + len as usize]) {
+                    if *from > *to {
+                        *to = *from;
+                    }
+                }
             }
-            clocks.rows[base + txn.session as usize] = txn.pos + 1;
+            clocks.row_start[t as usize] = base;
+            clocks.row_len[t as usize] = width as u32;
+            if !in_nobodys_past(t) {
+                let chain = match pred.map(|p| clocks.chain[p as usize]) {
+                    Some(c) if c != NONE => c,
+                    _ => {
+                        // A session's first transaction: a retired chain wholly in its past,
+                        // or a new one.
+                        let row = &clocks.rows[base..base + width];
+                        let reuse = retired
+                            .iter()
+                            .take(REUSE_TRIES)
+                            .position(|&c| row.get(c as usize) == chain_len.get(c as usize));
+                        match reuse.and_then(|i| retired.remove(i)) {
+                            Some(c) => c,
+                            None => {
+                                chain_len.push(0);
+                                clocks.chains += 1;
+                                clocks.rows.push(0);
+                                clocks.row_len[t as usize] += 1;
+                                clocks.chains - 1
+                            }
+                        }
+                    }
+                };
+                let len = &mut chain_len[chain as usize];
+                clocks.chain[t as usize] = chain;
+                clocks.chain_pos[t as usize] = *len;
+                *len += 1;
+                clocks.rows[base + chain as usize] = *len;
+                if next_in_session(t).is_none_or(in_nobodys_past) {
+                    retired.push_back(chain);
+                }
+            }
             clocks.done[t as usize] = true;
             clocks.unprocessed -= 1;
             let mut release = |u: u32| {
@@ -76,7 +156,7 @@ impl Clocks {
                     queue.push_back(u);
                 }
             };
-            if let Some(&next) = session.get(txn.pos as usize + 1) {
+            if let Some(next) = next_in_session(t) {
                 release(next);
             }
             for &u in &out[out_start[t as usize]..out_start[t as usize + 1]] {
@@ -86,15 +166,29 @@ impl Clocks {
         Ok(clocks)
     }
 
-    /// How many transactions of `session` are in the causal past of `t`, `t` included.
-    pub fn get(&self, t: u32, session: u32) -> u32 {
-        self.rows[t as usize * self.k + session as usize]
+    /// How many transactions of `chain` are in the causal past of `t`, `t` included.
+    pub fn get(&self, t: u32, chain: u32) -> u32 {
+        let t = t as usize;
+        if chain < self.row_len[t] {
+            self.rows[self.row_start[t] + chain as usize]
+        } else {
+            0
+        }
     }
 
     /// Whether `a` is `t` or in its causal past.
-    pub fn reaches(&self, ix: &Index, a: u32, t: u32) -> bool {
-        let a = ix.txns[a as usize];
-        self.get(t, a.session) > a.pos
+    pub fn reaches(&self, a: u32, t: u32) -> bool {
+        let chain = self.chain[a as usize];
+        if chain == NONE {
+            a == t
+        } else {
+            self.get(t, chain) > self.chain_pos[a as usize]
+        }
+    }
+
+    /// The entries of the clocks, for statistics.
+    pub fn entries(&self) -> u64 {
+        self.rows.len() as u64
     }
 
     /// A causal path from `a` to `b` (a list of edges), where `a` is in `b`'s causal past.
@@ -117,12 +211,12 @@ impl Clocks {
                 return (ta.pos <= tx.pos).then_some(reversed);
             }
             let session = ix.session(tx.session).get(..=tx.pos as usize)?;
-            let first = session.partition_point(|&y| self.get(y, ta.session) <= ta.pos);
+            let first = session.partition_point(|&y| !self.reaches(a, y));
             let y = *session.get(first)?;
             if y != x {
                 reversed.push((y, x));
             }
-            let p = *ix.srcs(y).iter().find(|&&p| self.reaches(ix, a, p))?;
+            let p = *ix.srcs(y).iter().find(|&&p| self.reaches(a, p))?;
             reversed.push((p, y));
             if p == a {
                 reversed.reverse();
@@ -131,25 +225,6 @@ impl Clocks {
             x = p;
         }
         None
-    }
-}
-
-/// `rows[dst..dst + k] = max(rows[dst..dst + k], rows[src..src + k])`, elementwise.
-fn max_into(rows: &mut [u32], dst: usize, src: usize, k: usize) {
-    if dst == src {
-        return;
-    }
-    let (to, from) = if src < dst {
-        let (a, b) = rows.split_at_mut(dst);
-        (&mut b[..k], &a[src..src + k])
-    } else {
-        let (a, b) = rows.split_at_mut(src);
-        (&mut a[dst..dst + k], &b[..k])
-    };
-    for (t, f) in to.iter_mut().zip(from) {
-        if *f > *t {
-            *t = *f;
-        }
     }
 }
 

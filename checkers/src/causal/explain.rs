@@ -125,13 +125,12 @@ fn wr_reason(ix: &Index, from: u32, to: u32) -> String {
         let Micro::Read(k, v) = op else {
             continue;
         };
-        let Some(&key) = ix.key_ids.get(k) else {
+        let Some(key) = ix.key_id(k) else {
             continue;
         };
         let by_from = |value: &Value| {
-            ix.write_of
-                .get(&(key, value))
-                .is_some_and(|&w| ix.writes[w as usize].txn == from)
+            ix.writer_of(key, value)
+                .is_some_and(|w| ix.writes[w as usize].txn == from)
         };
         match v {
             Value::List(items) if ix.key_kind[key as usize] == KeyKind::List => {
@@ -242,10 +241,9 @@ pub(super) fn thin_air(ix: &Index, thin: &ThinAir) -> Anomaly {
         _ => thin.element.unwrap_or(&Value::Nil),
     };
     let failed = ix
-        .key_ids
-        .get(thin.key)
-        .and_then(|&key| ix.failed_write_of.get(&(key, value)))
-        .map(|&pi| txn_ref_of_pair(ix, pi));
+        .key_id(thin.key)
+        .and_then(|key| ix.failed_writer_of(key, value))
+        .map(|pi| txn_ref_of_pair(ix, pi));
     let mut txns = vec![txn_ref(ix, thin.txn)];
     let mut explanation = match thin.element {
         Some(e) => format!(

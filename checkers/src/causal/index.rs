@@ -3,11 +3,74 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use schism_histories::{Outcome, Pair, PairedHistory, Process, Value};
 
+use super::clock::Clocks;
 use super::Deadline;
 use crate::txn;
+
+/// FxHash, as rustc and Firefox use it: several times faster than the default SipHash on the
+/// small integer keys and values of histories; hash flooding is no concern for a checker.
+#[derive(Clone, Copy, Default)]
+pub(super) struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(super) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A value as a map key: integers, what histories mostly hold, inline, so that a lookup does
+/// not chase a pointer into the history (a cache miss per probe at a million operations).
+/// Equality is the values' equality, since `Other` never holds an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum ValueKey<'a> {
+    Int(i64),
+    Other(&'a Value),
+}
+
+impl<'a> ValueKey<'a> {
+    pub fn of(value: &'a Value) -> ValueKey<'a> {
+        match value {
+            Value::Int(i) => ValueKey::Int(*i),
+            other => ValueKey::Other(other),
+        }
+    }
+}
 
 /// No such index.
 pub(super) const NONE: u32 = u32::MAX;
@@ -80,6 +143,9 @@ pub(super) enum KeyKind {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Write {
     pub txn: u32,
+    pub key: u32,
+    /// Whether no later micro-op of the transaction writes the key (always, for appends).
+    pub last: bool,
     /// Position of the micro-op in its transaction.
     pub micro: u32,
 }
@@ -111,10 +177,10 @@ pub(super) struct ThinAir<'a> {
     pub element: Option<&'a Value>,
 }
 
-/// The writes of one key by one session, `entry_*[start..end]`, in session order.
+/// The writes of one key on one chain, `entry_*[start..end]`, in chain order.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct KeySession {
-    pub session: u32,
+pub(super) struct KeyChain {
+    pub chain: u32,
     pub start: u32,
     pub end: u32,
 }
@@ -130,20 +196,19 @@ pub(super) struct Index<'a> {
     pub session_txns: Vec<u32>,
     pub session_start: Vec<u32>,
     pub keys: Vec<&'a Value>,
-    pub key_ids: HashMap<&'a Value, u32>,
+    key_ids: FxMap<ValueKey<'a>, u32>,
     pub key_kind: Vec<KeyKind>,
     pub writes: Vec<Write>,
-    pub write_of: HashMap<(u32, &'a Value), u32>,
+    write_of: FxMap<(u32, ValueKey<'a>), u32>,
     /// Writes by `fail` operations (pair positions), to explain thin-air reads.
-    pub failed_write_of: HashMap<(u32, &'a Value), u32>,
-    /// Per key, the range of `key_sessions` holding its writers.
+    failed_write_of: FxMap<(u32, ValueKey<'a>), u32>,
+    /// Per key, the range of `key_chains` holding its writers (see [`Index::index_entries`]).
     pub key_range: Vec<(u32, u32)>,
-    pub key_sessions: Vec<KeySession>,
-    /// The session position and write of each (key, session) entry. For registers only a
-    /// transaction's last write of a key is an entry; for lists every append is.
+    pub key_chains: Vec<KeyChain>,
+    /// The chain position and write of each (key, chain) entry.
     pub entry_pos: Vec<u32>,
     pub entry_write: Vec<u32>,
-    /// Each write's position among its (key, session) entries, or [`NONE`].
+    /// Each write's position among its (key, chain) entries, or [`NONE`].
     pub write_rank: Vec<u32>,
     /// The kept `wr` sources of each transaction: `srcs[srcs_start[t]..srcs_start[t + 1]]`,
     /// the latest writer per source session.
@@ -163,13 +228,13 @@ impl<'a> Index<'a> {
             session_txns: Vec::new(),
             session_start: Vec::new(),
             keys: Vec::new(),
-            key_ids: HashMap::new(),
+            key_ids: FxMap::default(),
             key_kind: Vec::new(),
             writes: Vec::new(),
-            write_of: HashMap::new(),
-            failed_write_of: HashMap::new(),
+            write_of: FxMap::default(),
+            failed_write_of: FxMap::default(),
             key_range: Vec::new(),
-            key_sessions: Vec::new(),
+            key_chains: Vec::new(),
             entry_pos: Vec::new(),
             entry_write: Vec::new(),
             write_rank: Vec::new(),
@@ -186,7 +251,7 @@ impl<'a> Index<'a> {
     }
 
     fn intern(&mut self, key: &'a Value) -> u32 {
-        match self.key_ids.entry(key) {
+        match self.key_ids.entry(ValueKey::of(key)) {
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
                 let id = self.keys.len() as u32;
@@ -212,8 +277,6 @@ impl<'a> Index<'a> {
             .collect();
         self.session_process = processes.into_iter().collect();
         let mut next_pos = vec![0u32; self.session_process.len()];
-        // (key, session, position, write) of each entry, in history order.
-        let mut entries: Vec<(u32, u32, u32, u32)> = Vec::new();
         let mut ops = Vec::new();
         for (pi, pair) in pairs.iter().enumerate() {
             if pi.is_multiple_of(4096) {
@@ -226,7 +289,9 @@ impl<'a> Index<'a> {
                 for op in &ops {
                     if let Micro::Write(k, v) | Micro::Append(k, v) = *op {
                         let key = self.intern(k);
-                        self.failed_write_of.entry((key, v)).or_insert(pi as u32);
+                        self.failed_write_of
+                            .entry((key, ValueKey::of(v)))
+                            .or_insert(pi as u32);
                     }
                 }
                 continue;
@@ -247,7 +312,6 @@ impl<'a> Index<'a> {
                 pos: *pos,
                 ok: pair.outcome == Outcome::Ok,
             });
-            let txn_pos = *pos;
             *pos += 1;
             for (i, op) in ops.iter().enumerate() {
                 let (Micro::Write(k, v) | Micro::Append(k, v)) = *op else {
@@ -282,7 +346,7 @@ impl<'a> Index<'a> {
                         at(history, pair)
                     ));
                 }
-                match self.write_of.entry((key, v)) {
+                match self.write_of.entry((key, ValueKey::of(v))) {
                     Entry::Occupied(e) => {
                         let other = self.writes[*e.get() as usize].txn;
                         return Err(format!(
@@ -302,43 +366,55 @@ impl<'a> Index<'a> {
                         .iter()
                         .skip(i + 1)
                         .any(|later| matches!(*later, Micro::Write(k2, _) if k2 == k));
-                if last {
-                    entries.push((key, session as u32, txn_pos, w));
-                }
                 self.writes.push(Write {
                     txn: t,
+                    key,
+                    last,
                     micro: i as u32,
                 });
             }
         }
-        // A stable sort keeps each (key, session)'s entries in session order.
-        entries.sort_by_key(|&(key, session, _, _)| (key, session));
+        Ok(())
+    }
+
+    /// The writes by key and chain, once the clocks have put transactions on chains: for
+    /// registers a transaction's last write of a key, for lists every append. Writes of
+    /// transactions on no chain are left out: nothing has them in its past.
+    pub fn index_entries(&mut self, clocks: &Clocks) {
+        let mut entries: Vec<(u32, u32, u32, u32)> = Vec::new();
+        for (w, write) in self.writes.iter().enumerate() {
+            let t = write.txn as usize;
+            let chain = clocks.chain[t];
+            if write.last && chain != NONE {
+                entries.push((write.key, chain, clocks.chain_pos[t], w as u32));
+            }
+        }
+        entries.sort_unstable();
         self.write_rank = vec![NONE; self.writes.len()];
         self.key_range = vec![(0, 0); self.keys.len()];
         let mut i = 0;
         while i < entries.len() {
-            let (key, session, _, _) = entries[i];
+            let (key, chain, _, _) = entries[i];
             let start = i;
-            while i < entries.len() && (entries[i].0, entries[i].1) == (key, session) {
+            while i < entries.len() && (entries[i].0, entries[i].1) == (key, chain) {
                 let (_, _, pos, w) = entries[i];
                 self.write_rank[w as usize] = (i - start) as u32;
                 self.entry_pos.push(pos);
                 self.entry_write.push(w);
                 i += 1;
             }
-            let ks = self.key_sessions.len() as u32;
+            let kc = self.key_chains.len() as u32;
             let range = &mut self.key_range[key as usize];
             if range.1 == 0 {
-                *range = (ks, ks);
+                *range = (kc, kc);
             }
-            range.1 = ks + 1;
-            self.key_sessions.push(KeySession {
-                session,
+            range.1 = kc + 1;
+            self.key_chains.push(KeyChain {
+                chain,
                 start: start as u32,
                 end: i as u32,
             });
         }
-        Ok(())
     }
 
     fn index_sessions(&mut self) {
@@ -381,7 +457,7 @@ impl<'a> Index<'a> {
                 for (i, op) in ops.iter().enumerate() {
                     match *op {
                         Micro::Write(k, _) | Micro::Append(k, _) => {
-                            if let Some(&key) = self.key_ids.get(k) {
+                            if let Some(key) = self.key_id(k) {
                                 own.push(key);
                             }
                         }
@@ -410,7 +486,7 @@ impl<'a> Index<'a> {
         own: &[u32],
         sources: &mut Vec<(u32, u32, u32)>,
     ) -> Result<(), String> {
-        let key = self.key_ids.get(k).copied();
+        let key = self.key_id(k);
         let kind = key.map_or(KeyKind::Unwritten, |key| self.key_kind[key as usize]);
         let thin_air = |element| ThinAir {
             txn: t,
@@ -435,8 +511,8 @@ impl<'a> Index<'a> {
             let read_kind = if v.is_nil() {
                 ReadKind::Init
             } else {
-                match self.write_of.get(&(key, v)) {
-                    Some(&w) => {
+                match self.writer_of(key, v) {
+                    Some(w) => {
                         let writer = self.writes[w as usize].txn;
                         if writer == t {
                             // A read of a write later in the same transaction.
@@ -471,7 +547,7 @@ impl<'a> Index<'a> {
         };
         let start = self.elems.len();
         for item in items {
-            let Some(&w) = self.write_of.get(&(key, item)) else {
+            let Some(w) = self.writer_of(key, item) else {
                 self.elems.truncate(start);
                 self.thin_air.push(thin_air(Some(item)));
                 return Ok(());
@@ -501,14 +577,32 @@ impl<'a> Index<'a> {
         &history.pairs()[pi]
     }
 
+    pub fn key_id(&self, key: &Value) -> Option<u32> {
+        self.key_ids.get(&ValueKey::of(key)).copied()
+    }
+
+    /// The write of `value` to `key` by an `ok` or `info` operation.
+    pub fn writer_of(&self, key: u32, value: &Value) -> Option<u32> {
+        self.write_of.get(&(key, ValueKey::of(value))).copied()
+    }
+
+    /// The pair position of a `fail` operation that wrote `value` to `key`.
+    pub fn failed_writer_of(&self, key: u32, value: &Value) -> Option<u32> {
+        self.failed_write_of
+            .get(&(key, ValueKey::of(value)))
+            .copied()
+    }
+
     pub fn srcs(&self, t: u32) -> &[u32] {
         let t = t as usize;
         &self.srcs[self.srcs_start[t]..self.srcs_start[t + 1]]
     }
 
-    pub fn key_sessions(&self, key: u32) -> &[KeySession] {
-        let (a, b) = self.key_range[key as usize];
-        &self.key_sessions[a as usize..b as usize]
+    pub fn key_chains(&self, key: u32) -> &[KeyChain] {
+        match self.key_range.get(key as usize) {
+            Some(&(a, b)) => &self.key_chains[a as usize..b as usize],
+            None => &[],
+        }
     }
 
     /// The transactions of a session, in order.
@@ -517,8 +611,8 @@ impl<'a> Index<'a> {
         &self.session_txns[self.session_start[s] as usize..self.session_start[s + 1] as usize]
     }
 
-    /// The number of entries of `ks` at session positions below `limit`.
-    pub fn count_below(&self, ks: &KeySession, limit: u32) -> u32 {
+    /// The number of entries of `ks` at chain positions below `limit`.
+    pub fn count_below(&self, ks: &KeyChain, limit: u32) -> u32 {
         self.entry_pos[ks.start as usize..ks.end as usize].partition_point(|&p| p < limit) as u32
     }
 

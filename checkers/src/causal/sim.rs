@@ -317,3 +317,46 @@ fn deliver_one(
         return;
     }
 }
+
+/// Injects one certain violation: right after the first `ok` operation at or after position
+/// `at` that reads a key and sees a write, the same process reads that key again and sees the
+/// initial value (nil, or the empty list), though the write it saw is in its causal past. The
+/// operations are renumbered. Returns whether there was such an operation.
+pub fn inject_initial_read(history: &mut History, at: usize) -> bool {
+    let ops = &mut history.ops;
+    let found = ops.iter().enumerate().skip(at).find_map(|(i, op)| {
+        if op.kind != OpType::Ok {
+            return None;
+        }
+        let mut micro = Vec::new();
+        super::index::micro_ops(&op.f, &op.value, &mut micro).ok()?;
+        micro.iter().find_map(|m| match *m {
+            super::index::Micro::Read(k, Value::List(items)) if !items.is_empty() => {
+                Some((i, k.clone(), true, op.process))
+            }
+            super::index::Micro::Read(k, v) if !v.is_nil() && v.as_list().is_none() => {
+                Some((i, k.clone(), false, op.process))
+            }
+            _ => None,
+        })
+    });
+    let Some((pos, key, list, process)) = found else {
+        return false;
+    };
+    let initial = if list {
+        Value::List(Vec::new())
+    } else {
+        Value::Nil
+    };
+    let read = |v: Value| Value::List(vec![Value::List(vec![Value::from("r"), key.clone(), v])]);
+    let new = [
+        Op::new(OpType::Invoke, process, "txn", read(Value::Nil)),
+        Op::new(OpType::Ok, process, "txn", read(initial)),
+    ];
+    ops.splice(pos + 1..pos + 1, new);
+    for (i, op) in ops.iter_mut().enumerate() {
+        op.index = i as u64;
+        op.time = i as i64;
+    }
+    true
+}
