@@ -369,3 +369,18 @@ fn a_causally_consistent_store_with_one_injected_stale_read_fails() {
         );
     }
 }
+
+#[test]
+fn crashed_sessions_chains_are_reused() {
+    let options = SimOptions {
+        seed: 1,
+        transactions: 2000,
+        crash_per_mille: 50,
+        ..SimOptions::default()
+    };
+    let (_, result) = run(&options);
+    assert_eq!(result.validity, Validity::Valid, "{}", result.explain());
+    let stats = &result.stats;
+    assert!(stats.sessions > 50, "{stats:?}");
+    assert!(stats.chains * 2 < stats.sessions, "{stats:?}");
+}
