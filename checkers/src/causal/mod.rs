@@ -312,7 +312,7 @@ pub(crate) struct Deadline {
 impl Deadline {
     /// `Err` with the reason once the time limit has passed.
     fn check(&self, doing: &str) -> Result<(), String> {
-        if self.start.elapsed() > self.limit {
+        if self.start.elapsed() >= self.limit {
             Err(format!(
                 "time limit of {:.3} s exceeded while {doing}",
                 self.limit.as_secs_f64()
