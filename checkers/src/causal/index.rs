@@ -545,12 +545,13 @@ impl<'a> Index<'a> {
                 ))
             }
         };
+        // A read with an element nobody wrote still reads from the writers of the others.
         let start = self.elems.len();
+        let mut unwritten = None;
         for item in items {
             let Some(w) = self.writer_of(key, item) else {
-                self.elems.truncate(start);
-                self.thin_air.push(thin_air(Some(item)));
-                return Ok(());
+                unwritten = unwritten.or(Some(item));
+                continue;
             };
             self.elems.push(w);
             let writer = self.writes[w as usize].txn;
@@ -558,6 +559,11 @@ impl<'a> Index<'a> {
                 let wt = self.txns[writer as usize];
                 sources.push((wt.session, wt.pos, writer));
             }
+        }
+        if let Some(item) = unwritten {
+            self.elems.truncate(start);
+            self.thin_air.push(thin_air(Some(item)));
+            return Ok(());
         }
         self.reads.push(Read {
             txn: t,
