@@ -113,7 +113,7 @@ fn agrees_with_a_naive_checker_on_small_histories() {
     let mut total = 0;
     for (name, shape) in shapes() {
         for delivery in [Delivery::Causal, Delivery::Arbitrary] {
-            for seed in 0..60 {
+            for seed in 0..30 {
                 let options = SimOptions {
                     seed,
                     delivery,
@@ -388,7 +388,7 @@ fn a_causally_consistent_store_with_one_injected_stale_read_fails() {
 fn crashed_sessions_chains_are_reused() {
     let options = SimOptions {
         seed: 1,
-        transactions: 2000,
+        transactions: 1000,
         crash_per_mille: 50,
         ..SimOptions::default()
     };
@@ -497,7 +497,7 @@ fn random_history(seed: u64) -> History {
 #[test]
 fn agrees_with_a_naive_checker_on_random_histories() {
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for seed in 0..3000 {
+    for seed in 0..2000 {
         let history = random_history(seed).pair().unwrap();
         let result = check(&history, &CausalOptions::default());
         let again = check(&history, &CausalOptions::default());
