@@ -51,8 +51,10 @@
 //! the chain of a session that has ended, when that whole chain is in its past. Jepsen gives
 //! every crashed client a fresh process, so long histories with crashes have far more
 //! sessions than clients at once, and this keeps the clocks about as wide as the concurrency
-//! (in the benchmark, 188 chains for 994 sessions with 50 clients). Transactions in nobody's
-//! past (the last of a session, never read from) need no chain. With n transactions,
+//! (in the benchmark, 188 chains for 994 sessions with 50 clients; no chain cover can be
+//! narrower than the largest set of mutually concurrent transactions, such as all sessions'
+//! first transactions that read nothing, which is what most of the 188 are). Transactions in
+//! nobody's past (the last of a session, never read from) need no chain. With n transactions,
 //! k ≤ sessions chains, and m micro-ops (list elements in reads included):
 //!
 //! 1. Index the writes by (key, value): O(m) expected (hashing).
