@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use schism_checkers::causal::{self, CausalOptions};
 use schism_checkers::linearizable::{self, LinearOptions, Model};
 use schism_checkers::txn::MicroOp;
 use schism_checkers::Validity;
@@ -24,6 +25,8 @@ pub enum Checker {
         options: LinearOptions,
         minimize: bool,
     },
+    /// Causal consistency (`--model causal`).
+    Causal,
     /// Chosen per file from the operations' shape (see [`detect`]).
     Auto,
 }
@@ -63,6 +66,7 @@ impl CheckPlan {
                     "give either --model (linearizability, causal) or --workload (list-append, rw-register), not both",
                 ))
             }
+            (Some(model), None) if model == "causal" => Checker::Causal,
             (Some(model), None) => Checker::Linear {
                 options: LinearOptions::from_model_name(model)
                     .map_err(|e| Failure::usage(e.to_string()))?,
@@ -72,6 +76,9 @@ impl CheckPlan {
                 return Err(Failure::usage(format!(
                     "--workload {workload} is not available in this build"
                 )))
+            }
+            (None, None) if args.consistency_models.iter().any(|m| m == "causal") => {
+                Checker::Causal
             }
             (None, None) => Checker::Auto,
         };
@@ -85,14 +92,55 @@ impl CheckPlan {
     }
 }
 
-/// The outcome of checking one file.
+/// One checker's verdict on one file.
+#[derive(Debug)]
+pub struct CheckerVerdict {
+    /// The checker's name, e.g. `linearizable`.
+    pub checker: String,
+    pub validity: Validity,
+    pub explanation: String,
+    pub json: serde_json::Value,
+}
+
+/// The outcome of checking one file: each checker's verdict, composed.
 #[derive(Debug)]
 pub struct FileVerdict {
     pub validity: Validity,
-    /// The checker's name, e.g. `linearizable`.
-    pub checker: String,
-    pub explanation: String,
-    pub json: serde_json::Value,
+    pub checks: Vec<CheckerVerdict>,
+}
+
+impl FileVerdict {
+    fn new(checks: Vec<CheckerVerdict>) -> FileVerdict {
+        FileVerdict {
+            validity: Validity::merge_all(checks.iter().map(|c| c.validity)),
+            checks,
+        }
+    }
+
+    /// The explanation of every checker that did not find the history valid.
+    pub fn explanation(&self) -> String {
+        let parts: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.validity != Validity::Valid)
+            .map(|c| format!("[{}] {}", c.checker, c.explanation))
+            .collect();
+        parts.join("\n")
+    }
+
+    /// One JSON object: the composed verdict and each checker's result by name.
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let checkers: serde_json::Map<String, serde_json::Value> = self
+            .checks
+            .iter()
+            .map(|c| (c.checker.clone(), c.json.clone()))
+            .collect();
+        serde_json::json!({
+            "file": file,
+            "valid": self.validity.as_str(),
+            "checkers": checkers,
+        })
+    }
 }
 
 /// Chooses a checker for a history from its operations' shape: transactions of `r`/`w`/
@@ -130,10 +178,39 @@ pub fn detect(history: &PairedHistory) -> Model {
 
 /// Checks one paired history according to the plan.
 pub fn check_history(history: &PairedHistory, plan: &CheckPlan) -> FileVerdict {
-    let (mut options, minimize) = match &plan.checker {
-        Checker::Linear { options, minimize } => (options.clone(), *minimize),
-        Checker::Auto => (LinearOptions::new(detect(history)), plan.minimize),
+    let checks = match &plan.checker {
+        Checker::Linear { options, minimize } => {
+            vec![check_linear(history, plan, options.clone(), *minimize)]
+        }
+        Checker::Auto => {
+            let options = LinearOptions::new(detect(history));
+            vec![check_linear(history, plan, options, plan.minimize)]
+        }
+        Checker::Causal => vec![check_causal(history, plan)],
     };
+    FileVerdict::new(checks)
+}
+
+fn check_causal(history: &PairedHistory, plan: &CheckPlan) -> CheckerVerdict {
+    let options = CausalOptions {
+        time_limit: plan.time_limit,
+        ..CausalOptions::default()
+    };
+    let result = causal::check(history, &options);
+    CheckerVerdict {
+        checker: "causal".to_string(),
+        validity: result.validity,
+        explanation: result.explain(),
+        json: result.to_json(),
+    }
+}
+
+fn check_linear(
+    history: &PairedHistory,
+    plan: &CheckPlan,
+    mut options: LinearOptions,
+    minimize: bool,
+) -> CheckerVerdict {
     if let Some(init) = &plan.init {
         options.init = init.clone();
     }
@@ -149,9 +226,9 @@ pub fn check_history(history: &PairedHistory, plan: &CheckPlan) -> FileVerdict {
             map.insert("minimized".to_string(), minimized.to_json());
         }
     }
-    FileVerdict {
-        validity: result.validity,
+    CheckerVerdict {
         checker: "linearizable".to_string(),
+        validity: result.validity,
         explanation,
         json,
     }
@@ -175,12 +252,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
             }
         };
         let line = if plan.json {
-            serde_json::json!({
-                "file": name,
-                "valid": verdict.validity.as_str(),
-                "checkers": { verdict.checker.clone(): verdict.json.clone() },
-            })
-            .to_string()
+            verdict.to_json(&name).to_string()
         } else {
             format!("{name}\t{}", verdict.validity)
         };
@@ -190,7 +262,11 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
     if !plan.json {
         for (name, verdict) in &verdicts {
             if verdict.validity != Validity::Valid {
-                let text = format!("\n== {name}: {}\n{}", verdict.validity, verdict.explanation);
+                let text = format!(
+                    "\n== {name}: {}\n{}",
+                    verdict.validity,
+                    verdict.explanation()
+                );
                 emit(&mut out, &text)?;
             }
         }

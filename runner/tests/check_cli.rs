@@ -230,3 +230,31 @@ fn bad_usage_exits_254() {
         );
     }
 }
+
+#[test]
+fn causal_checks_name_the_overwritten_read() {
+    let history = r#"{"type":"invoke","process":0,"f":"txn","value":[["w","x",1]]}
+{"type":"ok","process":0,"f":"txn","value":[["w","x",1]]}
+{"type":"invoke","process":0,"f":"txn","value":[["w","x",2]]}
+{"type":"ok","process":0,"f":"txn","value":[["w","x",2]]}
+{"type":"invoke","process":1,"f":"txn","value":[["r","x",null]]}
+{"type":"ok","process":1,"f":"txn","value":[["r","x",2]]}
+{"type":"invoke","process":1,"f":"txn","value":[["r","x",null]]}
+{"type":"ok","process":1,"f":"txn","value":[["r","x",1]]}
+"#;
+    let out = schism(
+        &["check", "--model", "causal", "-"],
+        Some(history.as_bytes()),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("write-co-read"), "{stdout}");
+    assert!(stdout.contains("T0 -so-> T1 -wr-> T2 -so-> T3"), "{stdout}");
+    // Without the stale read the same history is causal.
+    let prefix: String = history.lines().take(6).map(|l| format!("{l}\n")).collect();
+    let out = schism(
+        &["check", "--consistency-models", "causal", "-"],
+        Some(prefix.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
