@@ -53,6 +53,32 @@ const ANOMALIES_SHOWN_PER_TYPE: usize = 20;
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
 
+/// The gist of a `results.json`, for listings: the overall verdict and the number of anomaly
+/// instances per type (non-linearizable witnesses count as `non-linearizable`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResultsSummary {
+    pub validity: String,
+    pub anomalies: std::collections::BTreeMap<String, usize>,
+}
+
+/// Summarizes a `results.json` (any shape; unknown shapes give no anomaly counts).
+pub fn summarize(results: &Json) -> ResultsSummary {
+    let views = anomaly::checker_views(results);
+    let mut anomalies = std::collections::BTreeMap::new();
+    for view in &views {
+        for a in &view.anomalies {
+            *anomalies.entry(a.kind.clone()).or_default() += 1;
+        }
+        if !view.witnesses.is_empty() {
+            *anomalies.entry("non-linearizable".to_string()).or_default() += view.witnesses.len();
+        }
+    }
+    ResultsSummary {
+        validity: anomaly::overall_validity(results, &views),
+        anomalies,
+    }
+}
+
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -257,3 +257,18 @@ fn escape_helpers() {
         "\"\\u003c/script\\u003e\\u0026\\u2028\""
     );
 }
+
+#[test]
+fn summarizes_results() {
+    let (_, results, _) = common::invalid_fixture();
+    let s = schism_report::summarize(&results);
+    assert_eq!(s.validity, "invalid");
+    assert_eq!(
+        format!("{:?}", s.anomalies),
+        r#"{"G-single": 1, "non-linearizable": 1}"#
+    );
+    assert_eq!(
+        schism_report::summarize(&json!({"valid": true})).validity,
+        "valid"
+    );
+}
