@@ -22,7 +22,7 @@ mod anomaly;
 mod data;
 mod svg;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use schism_histories::History;
@@ -58,13 +58,13 @@ const JS: &str = include_str!("report.js");
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResultsSummary {
     pub validity: String,
-    pub anomalies: std::collections::BTreeMap<String, usize>,
+    pub anomalies: BTreeMap<String, usize>,
 }
 
 /// Summarizes a `results.json` (any shape; unknown shapes give no anomaly counts).
 pub fn summarize(results: &Json) -> ResultsSummary {
     let views = anomaly::checker_views(results);
-    let mut anomalies = std::collections::BTreeMap::new();
+    let mut anomalies = BTreeMap::new();
     for view in &views {
         for a in &view.anomalies {
             *anomalies.entry(a.kind.clone()).or_default() += 1;
@@ -228,7 +228,7 @@ fn render_summary_and_anomalies(
     );
     let mut all_ruled_out = BTreeSet::new();
     for view in views {
-        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut counts: BTreeMap<&str, usize> = Default::default();
         for a in &view.anomalies {
             *counts.entry(a.kind.as_str()).or_default() += 1;
         }
@@ -292,7 +292,7 @@ fn render_summary_and_anomalies(
         for (i, w) in view.witnesses.iter().enumerate() {
             render_witness(html, &view.name, i, w, timeline, &mut referenced);
         }
-        let mut shown_per_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut shown_per_kind: BTreeMap<&str, usize> = Default::default();
         let mut hidden = 0usize;
         for (i, a) in view.anomalies.iter().enumerate() {
             let shown = shown_per_kind.entry(a.kind.as_str()).or_default();
@@ -517,18 +517,30 @@ fn render_timeline(html: &mut String, timeline: &Timeline, referenced: &BTreeSet
              <th>Op</th><th>Process</th><th>f</th><th>Value</th><th>Outcome</th><th>Invoked (s)</th>\
              <th>Completed (s)</th><th>Error</th></tr></thead><tbody>\n",
         );
+        // One row per operation, whichever of its invocation's or completion's index the
+        // anomalies named; every named index is an anchor of its row.
+        let mut rows: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for &i in referenced {
+            let key = timeline.op(i).map_or(i, |op| op.index);
+            rows.entry(key).or_default().push(i);
+        }
+        for (i, names) in rows {
+            let anchors: String = names
+                .iter()
+                .filter(|&&n| n != i)
+                .map(|n| format!("<a id=\"op-{n}\"></a>"))
+                .collect();
             let Some(op) = timeline.op(i) else {
                 let _ = writeln!(
                     html,
-                    "<tr id=\"op-{i}\"><td>{i}</td><td colspan=\"7\">not in the history</td></tr>"
+                    "<tr id=\"op-{i}\"><td>{i}{anchors}</td><td colspan=\"7\">not in the history</td></tr>"
                 );
                 continue;
             };
             let secs = |ns: i64| format!("{:.6}", (ns - timeline.min_ns) as f64 / 1e9);
             let _ = writeln!(
                 html,
-                "<tr id=\"op-{i}\" class=\"{}\"><td><a href=\"#op-{i}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr id=\"op-{i}\" class=\"{}\"><td><a href=\"#op-{i}\">{}</a>{anchors}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 op.outcome.as_str(),
                 op.index,
                 escape_html(&op.process.to_string()),

@@ -365,6 +365,7 @@
     function focusOp(index) {
       var k = byIndex.get(index);
       var row = document.getElementById('op-' + index);
+      if (row && row.tagName !== 'TR') { row = row.closest('tr'); }
       document.querySelectorAll('tr.focused').forEach(function (r) { r.classList.remove('focused'); });
       if (row) { row.classList.add('focused'); }
       if (k === undefined) { details.textContent = 'op ' + index + ' is not in this history.'; return; }

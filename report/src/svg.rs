@@ -34,7 +34,7 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
     }
     let n = nodes.len().max(1);
     let radius = (40.0 * n as f64).clamp(90.0, 320.0);
-    let margin = 90.0;
+    let margin = 60.0;
     let size = 2.0 * (radius + margin);
     let centre = size / 2.0;
     let node_r = 26.0;
