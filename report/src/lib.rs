@@ -341,12 +341,33 @@ fn op_link(index: u64, timeline: &Timeline) -> String {
     }
 }
 
+/// A cycle's node as text: the checker's name for it, and the operation it is.
+fn node_text(n: &anomaly::Node) -> String {
+    match n.index {
+        Some(i) if n.label != format!("op {i}") => format!("{} (op {i})", n.label),
+        _ => n.label.clone(),
+    }
+}
+
+/// A cycle's node as a link to its operation, where known.
+fn node_link(n: &anomaly::Node) -> String {
+    match n.index {
+        Some(i) => format!(
+            "<a class=\"op-link\" href=\"#op-{i}\">{}</a>",
+            escape_html(&node_text(n))
+        ),
+        None => escape_html(&n.label),
+    }
+}
+
 fn edge_meaning(kind: &str) -> &'static str {
     match kind {
         "ww" => "write-write: the second overwrote the version the first wrote",
         "wr" => "write-read: the second read the version the first wrote",
         "rw" => "read-write (anti-dependency): the second overwrote the version the first read",
-        "process" => "process order: the same process ran the first, then the second",
+        "process" | "so" => {
+            "process (session) order: the same process ran the first, then the second"
+        }
         "realtime" => "real-time order: the first completed before the second was invoked",
         _ => "a dependency the checker inferred",
     }
@@ -370,21 +391,31 @@ fn render_anomaly(
         let _ = writeln!(html, "<p class=\"explanation\">{}</p>", escape_html(e));
     }
     if !a.steps.is_empty() {
-        let names: Vec<String> = a.cycle.iter().map(|i| format!("op {i}")).collect();
-        let _ = writeln!(
-            html,
-            "<p class=\"explanation\">Operations {} form a {} cycle: each depends on the one \
-             before it, so no order of them respects every dependency, and the consistency \
-             models that forbid this cycle cannot hold.</p>\n<ol class=\"steps\">",
-            escape_html(&names.join(", ")),
-            escape_html(&a.kind)
-        );
+        let names: Vec<String> = a.cycle.iter().map(node_text).collect();
+        if a.closed {
+            let _ = writeln!(
+                html,
+                "<p class=\"explanation\">{} form a {} cycle: each depends on the one before it, \
+                 so no order of them respects every dependency, and the consistency models that \
+                 forbid this cycle cannot hold.</p>\n<ol class=\"steps\">",
+                escape_html(&names.join(", ")),
+                escape_html(&a.kind)
+            );
+        } else {
+            let _ = writeln!(
+                html,
+                "<p class=\"explanation\">The path {} shows the {}: each step is a dependency \
+                 the checker inferred.</p>\n<ol class=\"steps\">",
+                escape_html(&names.join(" → ")),
+                escape_html(&a.kind)
+            );
+        }
         for s in &a.steps {
             let _ = writeln!(
                 html,
-                "<li>op {} → op {} <span class=\"edge edge-{}\">{}</span>: {}{}</li>",
-                s.from,
-                s.to,
+                "<li>{} → {} <span class=\"edge edge-{}\">{}</span>: {}{}</li>",
+                node_link(&s.from),
+                node_link(&s.to),
                 slug(&s.kind),
                 escape_html(&s.kind),
                 edge_meaning(&s.kind),
@@ -448,6 +479,13 @@ fn render_witness(
     }
     if let Some(e) = &w.explanation {
         let _ = writeln!(html, "<p class=\"explanation\">{}</p>", escape_html(e));
+    }
+    if !w.states.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p class=\"explanation\">The model's possible states after the prefix: {}.</p>",
+            escape_html(&w.states.join(", "))
+        );
     }
     html.push_str(&svg::witness(w, timeline));
     if !w.concurrent.is_empty() {

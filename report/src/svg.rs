@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use schism_histories::Process;
 
-use crate::anomaly::{LinWitness, Step};
+use crate::anomaly::{LinWitness, Node, Step};
 use crate::data::{value_text, Timeline};
 use crate::escape_html;
 
@@ -16,7 +16,7 @@ fn edge_colour(kind: &str) -> &'static str {
         "ww" => "#c0392b",
         "wr" => "#2471a3",
         "rw" => "#8e44ad",
-        "process" => "#117a65",
+        "process" | "so" => "#117a65",
         "realtime" => "#b9770e",
         _ => "#555555",
     }
@@ -24,11 +24,11 @@ fn edge_colour(kind: &str) -> &'static str {
 
 /// The cycle of an anomaly, its operations on a circle and its steps as labelled arrows.
 pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
-    let mut nodes: Vec<u64> = Vec::new();
+    let mut nodes: Vec<&Node> = Vec::new();
     for s in steps {
-        for i in [s.from, s.to] {
-            if !nodes.contains(&i) {
-                nodes.push(i);
+        for n in [&s.from, &s.to] {
+            if !nodes.contains(&n) {
+                nodes.push(n);
             }
         }
     }
@@ -38,7 +38,7 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
     let size = 2.0 * (radius + margin);
     let centre = size / 2.0;
     let node_r = 26.0;
-    let pos: BTreeMap<u64, (f64, f64)> = nodes
+    let pos: BTreeMap<&Node, (f64, f64)> = nodes
         .iter()
         .enumerate()
         .map(|(k, &i)| {
@@ -67,12 +67,12 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
     }
     svg.push_str("</defs>\n");
     // Parallel edges between the same two operations bend further apart.
-    let mut seen_pairs: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+    let mut seen_pairs: BTreeMap<(&Node, &Node), usize> = BTreeMap::new();
     for s in steps {
         let (Some(&(x1, y1)), Some(&(x2, y2))) = (pos.get(&s.from), pos.get(&s.to)) else {
             continue;
         };
-        let nth = seen_pairs.entry((s.from, s.to)).or_default();
+        let nth = seen_pairs.entry((&s.from, &s.to)).or_default();
         let bend = 30.0 + 25.0 * *nth as f64;
         *nth += 1;
         let (dx, dy) = (x2 - x1, y2 - y1);
@@ -90,6 +90,7 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
         let (ex, ey) = shorten(x2, y2, mx, my);
         let kind_class = match s.kind.as_str() {
             k @ ("ww" | "wr" | "rw" | "process" | "realtime") => k,
+            "so" => "process",
             _ => "dep",
         };
         let colour = edge_colour(kind_class);
@@ -98,9 +99,9 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
             0.25 * sy + 0.5 * my + 0.25 * ey,
         );
         let title = format!(
-            "op {} → op {} ({}){}",
-            s.from,
-            s.to,
+            "{} → {} ({}){}",
+            s.from.label,
+            s.to.label,
             s.kind,
             s.explanation
                 .as_ref()
@@ -116,25 +117,40 @@ pub(crate) fn cycle(steps: &[Step], timeline: &Timeline) -> String {
             escape_html(&s.kind)
         );
     }
-    for &i in &nodes {
-        let Some(&(x, y)) = pos.get(&i) else { continue };
-        let title = match timeline.op(i) {
-            Some(op) => format!(
-                "op {i}: process {}, {} {} → {}",
+    for &node in &nodes {
+        let Some(&(x, y)) = pos.get(node) else {
+            continue;
+        };
+        let title = match node.index.and_then(|i| timeline.op(i).map(|op| (i, op))) {
+            Some((i, op)) => format!(
+                "{}: op {i}, process {}, {} {} → {}",
+                node.label,
                 op.process,
                 op.f,
                 value_text(&op.value, 120),
                 op.outcome.as_str()
             ),
-            None => format!("op {i}"),
+            None => node.label.clone(),
         };
-        let _ = writeln!(
-            svg,
-            "<a href=\"#op-{i}\"><g class=\"node\"><title>{}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{node_r}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">op {i}</text></g></a>",
+        let mut label = node.label.clone();
+        if label.chars().count() > 8 {
+            label = label.chars().take(7).collect::<String>() + "…";
+        }
+        let circle = format!(
+            "<g class=\"node\"><title>{}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{node_r}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
             escape_html(&title),
-            y + 4.0
+            y + 4.0,
+            escape_html(&label)
         );
+        match node.index {
+            Some(i) => {
+                let _ = writeln!(svg, "<a href=\"#op-{i}\">{circle}</a>");
+            }
+            None => {
+                let _ = writeln!(svg, "{circle}");
+            }
+        }
     }
     svg.push_str("</svg>\n");
     svg

@@ -234,7 +234,7 @@ mod tests {
         std::fs::write(dir.join("history.jsonl"), HISTORY).expect("write");
         std::fs::write(
             dir.join("results.json"),
-            r#"{"valid":"invalid","checkers":{"linearizable":{"valid":"invalid","failing_op":3,"longest_prefix":[0],"concurrent":[]}}}"#,
+            r#"{"validity":"invalid","checkers":{"linearizable":{"validity":"invalid","explanation":{"witness":{"op":{"index":3},"prefix":[0],"concurrent":[]}}}}}"#,
         )
         .expect("write");
         std::fs::write(dir.join("test.json"), r#"{"name":"reg","seed":7}"#).expect("write");

@@ -92,38 +92,49 @@ pub fn invalid_fixture() -> (History, Json, Json) {
         op(OpType::Info, c(3), "read", Value::Nil, 33 * ms),
     ];
     let history = History::new(ops);
+    // The layout the harness writes (`validity`, the checker's JSON under `explanation`), with
+    // each checker's own fields as their `to_json` writes them.
     let results = json!({
-        "valid": "invalid",
+        "version": 1,
+        "validity": "invalid",
         "checkers": {
-            "linearizable": {
-                "valid": "invalid",
+            "linearizable": {"validity": "invalid", "explanation": {
+                "validity": "invalid",
                 "model": "register",
-                "failing_op": {"index": 8, "process": 2, "type": "invoke", "f": "read"},
-                "longest_prefix": [0, 1, 6],
-                "concurrent": [],
-                "explanation": "read 1 after write 2 completed; the register held 2"
-            },
-            "elle": {
+                "keyed": false,
+                "key": null,
+                "witness": {
+                    "op": {"index": 8, "process": 2, "f": "read", "value": 1, "type": "ok", "line": 9},
+                    "prefix": [0, 1, 6],
+                    "states": [2],
+                    "concurrent": []
+                },
+                "unknown_reason": null
+            }},
+            "elle": {"validity": "invalid", "explanation": {
                 "valid": "invalid",
                 "anomaly_types": ["G-single"],
                 "not": ["snapshot-isolation", "serializable"],
                 "also_not": ["strict-serializable"],
                 "anomalies": {
                     "G-single": [{
-                        "cycle": [10, 11],
-                        "steps": [
-                            {"from": 10, "to": 11, "type": "rw", "explanation": "T10 read key 6 = [], which did not include T11's append of 4"},
-                            {"from": 11, "to": 10, "type": "rw", "explanation": "T11 read key 5 = [], which did not include T10's append of 3"}
+                        "type": "G-single",
+                        "txns": [
+                            {"name": "T1", "index": 12, "process": 1, "type": "ok", "value": [["append", 5, 3], ["r", 6, []]]},
+                            {"name": "T2", "index": 13, "process": 0, "type": "ok", "value": [["append", 6, 4], ["r", 5, []]]}
                         ],
-                        "explanation": "Let T10 and T11 be the two transactions: each read a version the other overwrote."
+                        "cycle": [
+                            {"from": "T1", "to": "T2", "type": "rw", "explanation": "T1 read key 6 = [], which did not include T2's append of 4"},
+                            {"from": "T2", "to": "T1", "type": "rw", "explanation": "T2 read key 5 = [], which did not include T1's append of 3"}
+                        ],
+                        "explanation": "Let T1 and T2 be the two transactions: each read a version the other overwrote."
                     }]
                 }
-            },
-            "causal": {
-                "valid": "valid",
-                "anomalies": []
-            },
-            "stats": {"valid": "unknown", "some": {"unknown": ["shape", 1]}}
+            }},
+            "causal": {"validity": "valid", "explanation": {
+                "validity": "valid", "anomalies": {}, "unknown_reason": null, "stats": {"transactions": 2}
+            }},
+            "stats": {"validity": "unknown", "explanation": {"some": {"unknown": ["shape", 1]}}}
         }
     });
     let test = json!({

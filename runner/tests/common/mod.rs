@@ -128,12 +128,21 @@ pub const HISTORY: &str = r#"{"index":0,"time":0,"type":"invoke","process":0,"f"
 {"index":19,"time":33000000,"type":"info","process":3,"f":"read","value":null}
 "#;
 
-pub const RESULTS: &str = r#"{"valid":"invalid","checkers":{
- "causal":{"valid":"invalid","anomalies":[{"type":"garbage-read","ops":[16,17],"explanation":"process 2 wrote <script>alert(1)</script>, which no one should see"}]},
- "linearizable":{"valid":"invalid","failing_op":8,"longest_prefix":[0,1,6],"concurrent":[],"explanation":"read 1 after write 2 completed"},
- "elle":{"valid":"invalid","not":["serializable","snapshot-isolation"],"anomalies":{"G-single":[{"cycle":[10,11],"steps":[
-   {"from":10,"to":11,"type":"rw","explanation":"T10 read key 6 = [], which did not include T11's append of 4"},
-   {"from":11,"to":10,"type":"rw","explanation":"T11 read key 5 = [], which did not include T10's append of 3"}]}]}}}}"#;
+/// As the harness writes it: each checker's verdict, its own JSON under `explanation`.
+pub const RESULTS: &str = r#"{"version":1,"validity":"invalid","checkers":{
+ "causal":{"validity":"invalid","explanation":{"validity":"invalid","unknown_reason":null,"anomalies":{"write-co-read":[{"kind":"write-co-read",
+   "explanation":"T5 wrote <script>alert(1)</script> and T2 read 1 after it in session order",
+   "txns":[{"txn":5,"index":17,"process":2},{"txn":2,"index":9,"process":2}],
+   "path":[{"from":2,"to":5,"relation":"so","reason":"process 2 ran T2, then T5"}]}]}}},
+ "linearizable":{"validity":"invalid","explanation":{"validity":"invalid","model":"register","keyed":false,"key":null,
+   "witness":{"op":{"index":8,"process":2,"f":"read","value":1,"type":"ok","line":9},"prefix":[0,1,6],"states":[2],"concurrent":[]}}},
+ "elle":{"validity":"invalid","explanation":{"valid":"invalid","not":["serializable","snapshot-isolation"],"also_not":["strict-serializable"],
+   "anomalies":{"G-single":[{"type":"G-single",
+   "txns":[{"name":"T1","index":12,"process":1,"type":"ok","value":[]},{"name":"T2","index":13,"process":0,"type":"ok","value":[]}],
+   "cycle":[
+   {"from":"T1","to":"T2","type":"rw","explanation":"T1 read key 6 = [], which did not include T2's append of 4"},
+   {"from":"T2","to":"T1","type":"rw","explanation":"T2 read key 5 = [], which did not include T1's append of 3"}],
+   "explanation":"T1 and T2 each read a version the other overwrote"}]}}}}}"#;
 
 pub const TEST: &str = r#"{"name":"register-partition","seed":42,"nodes":["n1","n2","n3"],"db":"mmkv","versions":{"schism":"0.1.0"}}"#;
 
