@@ -6,10 +6,9 @@
 //! `--out`. Files are written atomically (a temporary file in the same directory, then a
 //! rename), so that `schism serve` never shows half a report. The path written is printed.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use schism_histories::{History, HistoryError, Op, OpType, Pos, Process, Value};
+use schism_histories::History;
 
 use crate::cli::ReportArgs;
 use crate::exit::{self, Failure};
@@ -119,94 +118,10 @@ fn read_json_if_present(path: &Path) -> Result<Option<serde_json::Value>, Failur
     })
 }
 
-/// Reads a JSON Lines history (the native format of DESIGN.md).
-// TODO(readers): once the `readers` branch lands, use `schism_histories::read_path`, which
-// also reads EDN and elle-cli JSON.
+/// Reads a history in any format `schism_histories` reads (JSON Lines, Jepsen/Knossos/Elle
+/// EDN, elle-cli JSON). Unreadable input is a usage failure (254) naming file, line, column.
 pub fn read_history(path: &Path) -> Result<History, Failure> {
-    let source_name = path.display().to_string();
-    let to_failure = |e: HistoryError| Failure::usage(format!("failed to read {e}"));
-    let file = std::fs::File::open(path)
-        .map_err(|e| Failure::usage(format!("failed to read {source_name}: {e}")))?;
-    let mut ops = Vec::new();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = u32::try_from(n + 1).unwrap_or(u32::MAX);
-        let line = line.map_err(|e| {
-            Failure::usage(format!("failed to read {source_name}: line {line_no}: {e}"))
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let op = parse_line(&line, line_no, ops.len(), &source_name).map_err(to_failure)?;
-        ops.push(op);
-    }
-    Ok(History { source_name, ops })
-}
-
-fn parse_line(
-    line: &str,
-    line_no: u32,
-    position: usize,
-    source_name: &str,
-) -> Result<Op, HistoryError> {
-    let syntax = |column: usize, message: String| HistoryError::Syntax {
-        source_name: source_name.to_string(),
-        pos: Pos {
-            line: line_no,
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        },
-        message,
-    };
-    let json: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| syntax(e.column(), e.to_string()))?;
-    let serde_json::Value::Object(m) = &json else {
-        return Err(syntax(1, "expected an operation object".into()));
-    };
-    let kind = m
-        .get("type")
-        .and_then(|t| t.as_str())
-        .and_then(OpType::parse)
-        .ok_or_else(|| syntax(1, "expected \"type\": invoke, ok, fail or info".into()))?;
-    let process = match m.get("process") {
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .map(Process::Client)
-            .ok_or_else(|| syntax(1, "expected an integer \"process\"".into()))?,
-        Some(serde_json::Value::String(s)) if s == "nemesis" => Process::Nemesis,
-        _ => {
-            return Err(syntax(
-                1,
-                "expected \"process\": an integer or \"nemesis\"".into(),
-            ))
-        }
-    };
-    let f = m
-        .get("f")
-        .and_then(|f| f.as_str())
-        .ok_or_else(|| syntax(1, "expected \"f\": a string".into()))?;
-    let value = m.get("value").map(Value::from_json).unwrap_or_default();
-    let mut op = Op::new(kind, process, f, value);
-    op.index = match m.get("index") {
-        None => position as u64,
-        Some(i) => i
-            .as_u64()
-            .ok_or_else(|| syntax(1, "expected \"index\": a non-negative integer".into()))?,
-    };
-    op.time = match m.get("time") {
-        None => position as i64,
-        Some(t) => t
-            .as_i64()
-            .ok_or_else(|| syntax(1, "expected \"time\": an integer (nanoseconds)".into()))?,
-    };
-    op.node = m
-        .get("node")
-        .and_then(|n| n.as_str())
-        .map(smol_str::SmolStr::new);
-    op.error = m.get("error").map(Value::from_json);
-    op.pos = Pos {
-        line: line_no,
-        column: 1,
-    };
-    Ok(op)
+    schism_histories::read_path(path).map_err(|e| Failure::usage(format!("failed to read {e}")))
 }
 
 #[cfg(test)]
