@@ -394,6 +394,35 @@
     var initial = /^#op-(\d+)$/.exec(location.hash);
     if (initial) { focusOp(Number(initial[1])); }
     document.body.setAttribute('data-ops', String(N));
+    if (location.hash === '#selftest') { selfTest(); }
+
+    // Drives the timeline as a person would (wheel, drag, hover, a link), for the
+    // headless-browser test: the outcome goes into <body data-selftest>.
+    function selfTest() {
+      var problems = [];
+      var r = tl.getBoundingClientRect();
+      var cx = r.left + r.width / 2, cy = r.top + 10;
+      function mouse(type, x, y, target) {
+        (target || tl).dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, bubbles: true, cancelable: true }));
+      }
+      var width = view.x1 - view.x0;
+      tl.dispatchEvent(new WheelEvent('wheel', { deltaY: -300, clientX: cx, clientY: cy, bubbles: true, cancelable: true }));
+      if (!(view.x1 - view.x0 < width)) { problems.push('wheel did not zoom in'); }
+      var x0 = view.x0;
+      mouse('mousedown', cx, cy); mouse('mousemove', cx + 100, cy); mouse('mouseup', cx + 100, cy, window);
+      if (!(view.x0 < x0)) { problems.push('drag did not pan'); }
+      if (N > 0) {
+        var k = Math.floor(N / 2), b = k * STRIDE;
+        focusOp(O[b]);
+        if (details.textContent.indexOf('op ' + O[b]) !== 0) { problems.push('focusing op ' + O[b] + ' showed: ' + details.textContent); }
+        details.textContent = '';
+        var hx = r.left + xOf(O[b + 2] + O[b + 3] / 2, r.width);
+        var hy = tl.getBoundingClientRect().top + O[b + 1] * laneH - view.y0 + laneH / 2;
+        mouse('mousemove', hx, hy);
+        if (details.textContent.indexOf('op ') !== 0) { problems.push('hover showed: ' + details.textContent); }
+      }
+      document.body.setAttribute('data-selftest', problems.length ? 'fail: ' + problems.join('; ') : 'ok');
+    }
   }
 
   try {
