@@ -9,8 +9,9 @@
 //! as Porcupine draws them, one lane per process), then a canvas timeline of every operation
 //! with the nemesis's fault periods shaded, latency and throughput over time, and the config.
 //!
-//! The report crate reads checker results as JSON (see [`anomaly`](crate) for the shapes it
-//! understands) so that it does not depend on the checkers: `histories ← report ← runner`.
+//! The report crate reads checker results as JSON, so that it does not depend on the
+//! checkers (`histories ← report ← runner`). The shapes it understands, under several
+//! spellings, are listed in `src/anomaly.rs`; anything else is shown as pretty-printed JSON.
 //!
 //! **Invariant:** every string that comes from a history, a result or a config is escaped
 //! (HTML text and attributes with [`escape_html`]; JSON embedded in `<script>` with
