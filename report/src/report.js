@@ -217,14 +217,14 @@
           ctx.fillText(fmtNs(v), GUTTER - 4, y);
         });
       }
-      var current = -1;
+      var current = -1, dot = N > 20000 ? 2 : N > 2000 ? 3 : 5;
       forVisible(function (k) {
         var b = k * STRIDE;
         if (O[b + 7] < 0) { return; }
         var x = xOf(O[b + 2], w);
         if (x < GUTTER || x > w - 8) { return; }
         if (O[b + 4] !== current) { current = O[b + 4]; ctx.fillStyle = COLOURS[current] || '#888'; }
-        ctx.fillRect(x - 1, latY(O[b + 3] * unit, top, bottom) - 1, N > 20000 ? 2 : 3, N > 20000 ? 2 : 3);
+        ctx.fillRect(x - dot / 2, latY(O[b + 3] * unit, top, bottom) - dot / 2, dot, dot);
       });
       var qs = [['p50_ns', '#1b4f72'], ['p95_ns', '#6c3483'], ['p99_ns', '#000']];
       var bucket = stats.bucket || 1;
