@@ -291,7 +291,9 @@ impl Timeline {
     }
 
     /// The compact encoding embedded in the page (see the module docs and `report.js`).
-    pub(crate) fn to_json(&self) -> serde_json::Value {
+    /// `marked` are the invocation indices of the operations anomalies name, outlined on the
+    /// timeline.
+    pub(crate) fn to_json(&self, marked: &std::collections::BTreeSet<u64>) -> serde_json::Value {
         let span = (self.max_ns - self.min_ns).max(1);
         let mut unit: i64 = 1;
         while span / unit > 10_000_000 {
@@ -367,6 +369,7 @@ impl Timeline {
             "ops": flat,
             "faults": faults,
             "stats": stats,
+            "marked": marked.iter().collect::<Vec<_>>(),
         })
     }
 

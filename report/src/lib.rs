@@ -190,6 +190,10 @@ pub fn render(input: &ReportInput) -> String {
     let referenced =
         render_summary_and_anomalies(&mut html, input.results.is_some(), &views, &timeline);
     render_timeline(&mut html, &timeline, &referenced);
+    let referenced: BTreeSet<u64> = referenced
+        .iter()
+        .filter_map(|&i| timeline.op(i).map(|op| op.index))
+        .collect();
     html.push_str(
         "<section id=\"latency\">\n<h2>Latency</h2>\n<p class=\"hint\">Each point is an \
          operation (x: invocation, y: latency, log scale), coloured by outcome; lines are the \
@@ -204,7 +208,7 @@ pub fn render(input: &ReportInput) -> String {
     let _ = write!(
         html,
         "<script type=\"application/json\" id=\"schism-data\">{}</script>\n<script>\n{JS}</script>\n</body>\n</html>\n",
-        script_json(&timeline.to_json())
+        script_json(&timeline.to_json(&referenced))
     );
     html
 }

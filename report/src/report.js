@@ -63,6 +63,8 @@
     // The invocation's index wins over another operation's completion index.
     for (var j = 0; j < N; j++) { byIndex.set(O[j * STRIDE], j); }
     if (!(minLat < Infinity)) { minLat = 1; maxLat = 10; }
+    var marked = (D.marked || []).map(function (i) { return byIndex.get(i); })
+      .filter(function (k) { return k !== undefined; });
     if (maxLat <= minLat) { maxLat = minLat * 10; }
 
     var view = { x0: -span * 0.01, x1: span * 1.01, y0: 0 };
@@ -186,6 +188,16 @@
         if (O[b + 4] !== current) { current = O[b + 4]; ctx.fillStyle = COLOURS[current] || '#888'; }
         ctx.fillRect(x1, l * laneH - view.y0 + pad, Math.max(1, x2 - x1), laneH - 2 * pad);
       });
+      // Operations named by anomalies: outlined, so that they stand out when zoomed out.
+      ctx.strokeStyle = '#1d2330'; ctx.lineWidth = 1.5;
+      for (var m = 0; m < marked.length; m++) {
+        var mb = marked[m] * STRIDE, ml = O[mb + 1];
+        if (ml < firstLane || ml > lastLane) { continue; }
+        var mx1 = xOf(O[mb + 2], w), mx2 = xOf(O[mb + 2] + O[mb + 3], w);
+        if (mx2 < GUTTER || mx1 > w) { continue; }
+        ctx.strokeRect(Math.max(GUTTER, mx1) - 1, ml * laneH - view.y0 + 0.5, Math.max(3, mx2 - mx1) + 2, laneH - 1);
+      }
+      ctx.lineWidth = 1;
       [hovered, selected].forEach(function (k, n) {
         if (k < 0) { return; }
         var b = k * STRIDE;
