@@ -129,12 +129,19 @@ fn reports_and_serve_pages_render_in_chromium() {
     );
     assert!(!dom.contains("<script>alert(1)"));
     // Wheel, drag, hover and a link, driven by the page's self-test.
-    let (dom, stderr) = chromium(&binary, &root.0.join("p1b"), &format!("{url}#selftest"), &["--dump-dom"]);
+    let (dom, stderr) = chromium(
+        &binary,
+        &root.0.join("p1b"),
+        &format!("{url}#selftest"),
+        &["--dump-dom"],
+    );
     assert_rendered(&dom, &stderr, "report self-test");
     assert!(
         dom.contains("data-selftest=\"ok\""),
         "the timeline did not respond as expected: {}",
-        dom.lines().find(|l| l.contains("data-selftest")).unwrap_or("no data-selftest attribute")
+        dom.lines()
+            .find(|l| l.contains("data-selftest"))
+            .unwrap_or("no data-selftest attribute")
     );
     let report_png = shots.join("report.png");
     chromium(
