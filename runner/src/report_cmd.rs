@@ -37,12 +37,18 @@ pub fn render_run_dir(dir: &Path) -> Result<String, Failure> {
     let history = read_history(&dir.join("history.jsonl"))?;
     let results = read_json_if_present(&dir.join("results.json"))?;
     let test = read_json_if_present(&dir.join("test.json"))?;
-    let title = test
+    // The run's name and its start time (the directory's name, in the run store's layout).
+    let title = match test
         .as_ref()
         .and_then(|t| t.get("name"))
         .and_then(|n| n.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| dir.display().to_string());
+    {
+        Some(name) => match dir.file_name() {
+            Some(start) => format!("{name} {}", start.to_string_lossy()),
+            None => name.to_string(),
+        },
+        None => dir.display().to_string(),
+    };
     Ok(schism_report::render(&schism_report::ReportInput {
         title: &title,
         history: &history,
@@ -159,7 +165,7 @@ mod tests {
         };
         assert_eq!(run(&args).map_err(|f| f.message), Ok(0));
         let html = std::fs::read_to_string(dir.join("report.html")).expect("report written");
-        assert!(html.contains("schism report: reg"));
+        assert!(html.contains("schism report: reg schism-report-run-"));
         assert!(html.contains("witness-linearizable-0"));
         let leftovers: Vec<_> = std::fs::read_dir(&dir)
             .expect("list")
