@@ -131,6 +131,16 @@ pub fn junit_xml(suite: &str, cases: &[JunitCase]) -> String {
     xml
 }
 
+/// Writes [`junit_xml`] to `path` atomically (a temporary file, then a rename); a failure to
+/// write is an internal failure (255).
+pub fn write_junit(
+    path: &std::path::Path,
+    suite: &str,
+    cases: &[JunitCase],
+) -> Result<(), crate::exit::Failure> {
+    crate::report_cmd::write_atomically(path, &junit_xml(suite, cases))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +184,18 @@ mod tests {
             </testsuites>
         "#]]
         .assert_eq(&xml);
+    }
+
+    #[test]
+    fn writes_the_file() {
+        let path = std::env::temp_dir().join(format!("schism-junit-{}.xml", std::process::id()));
+        let cases = [case("elle", Validity::Valid, "")];
+        assert!(write_junit(&path, "s", &cases).is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&path).ok(),
+            Some(junit_xml("s", &cases))
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
