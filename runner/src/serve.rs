@@ -466,6 +466,10 @@ mod tests {
                 std::fs::write(run.join("results.json"), "{").expect("write");
             }
         }
+        // The harness's `latest` links are not runs of their own.
+        std::os::unix::fs::symlink(s.join("t0"), s.join("latest")).expect("symlink");
+        std::os::unix::fs::symlink(s.join("t0/20261120T000000"), s.join("t0/latest"))
+            .expect("symlink");
         let runs = list_runs(&s);
         assert_eq!(runs.len(), 120);
         assert!(runs.windows(2).all(|w| w[0].start >= w[1].start));
