@@ -109,6 +109,9 @@ pub struct CheckArgs {
 pub struct ReportArgs {
     /// A run directory or a history file.
     pub path: PathBuf,
+    /// Where to write the report (default: RUN_DIR/report.html, or HISTORY_FILE.html).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

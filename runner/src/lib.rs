@@ -7,6 +7,9 @@
 pub mod check;
 pub mod cli;
 pub mod exit;
+pub mod junit;
+pub mod report_cmd;
+pub mod serve;
 
 use std::ffi::OsString;
 
@@ -28,6 +31,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     };
     let result = match cli.command {
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Report(args) => report_cmd::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
         other => Err(exit::Failure::usage(format!(
             "{} is not available in this build",
             command_name(&other)
