@@ -4,9 +4,10 @@
 //! validated, paired and checked on its own, so that one unreadable file does not hide the
 //! verdicts of the others.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use schism_checkers::causal::{self, CausalOptions};
 use schism_checkers::linearizable::{self, LinearOptions, Model};
@@ -14,8 +15,12 @@ use schism_checkers::txn::MicroOp;
 use schism_checkers::Validity;
 use schism_histories::{read_path, PairedHistory, Value};
 
+use schism_report::ReportInput;
+
 use crate::cli::CheckArgs;
 use crate::exit::{self, Failure};
+use crate::junit::{write_junit, JunitCase};
+use crate::report_cmd::write_atomically;
 
 /// Which checker a history goes to, resolved from the flags.
 #[derive(Clone, Debug)]
@@ -109,6 +114,27 @@ pub struct FileVerdict {
     pub checks: Vec<CheckerVerdict>,
 }
 
+impl CheckerVerdict {
+    /// A checker's verdict; its JSON gains a `valid` field, so that every checker's result
+    /// in `results.json` and `--json` output says its verdict under the same name.
+    fn new(
+        checker: &str,
+        validity: Validity,
+        explanation: String,
+        mut json: serde_json::Value,
+    ) -> CheckerVerdict {
+        if let serde_json::Value::Object(map) = &mut json {
+            map.insert("valid".to_string(), validity.as_str().into());
+        }
+        CheckerVerdict {
+            checker: checker.to_string(),
+            validity,
+            explanation,
+            json,
+        }
+    }
+}
+
 impl FileVerdict {
     fn new(checks: Vec<CheckerVerdict>) -> FileVerdict {
         FileVerdict {
@@ -197,12 +223,12 @@ fn check_causal(history: &PairedHistory, plan: &CheckPlan) -> CheckerVerdict {
         ..CausalOptions::default()
     };
     let result = causal::check(history, &options);
-    CheckerVerdict {
-        checker: "causal".to_string(),
-        validity: result.validity,
-        explanation: result.explain(),
-        json: result.to_json(),
-    }
+    CheckerVerdict::new(
+        "causal",
+        result.validity,
+        result.explain(),
+        result.to_json(),
+    )
 }
 
 fn check_linear(
@@ -226,12 +252,7 @@ fn check_linear(
             map.insert("minimized".to_string(), minimized.to_json());
         }
     }
-    CheckerVerdict {
-        checker: "linearizable".to_string(),
-        validity: result.validity,
-        explanation,
-        json,
-    }
+    CheckerVerdict::new("linearizable", result.validity, explanation, json)
 }
 
 /// Runs `schism check` and returns the exit code.
@@ -240,17 +261,48 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut verdicts: Vec<(String, FileVerdict)> = Vec::new();
+    let mut junit_cases = Vec::new();
     let mut unreadable = false;
+    let mut report_names = BTreeSet::new();
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::usage(format!(
+                "failed to create report directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
     for path in &args.files {
         let name = path.display().to_string();
-        let verdict = match read_and_pair(path) {
-            Ok(history) => check_history(&history, &plan),
+        let started = Instant::now();
+        let history = match read_and_pair(path) {
+            Ok(history) => history,
             Err(message) => {
                 eprintln!("schism: {message}");
                 unreadable = true;
                 continue;
             }
         };
+        let verdict = check_history(&history, &plan);
+        let elapsed_s = started.elapsed().as_secs_f64();
+        junit_cases.extend(verdict.checks.iter().map(|c| JunitCase {
+            name: format!("{name}: {}", c.checker),
+            validity: c.validity,
+            explanation: c.explanation.clone(),
+            time_s: elapsed_s,
+        }));
+        if let Some(dir) = &args.report {
+            let out = dir.join(report_file_name(path, &mut report_names));
+            let results = verdict.to_json(&name);
+            let html = schism_report::render(&ReportInput {
+                title: &name,
+                history: history.history(),
+                results: Some(&results),
+                test: None,
+            });
+            write_atomically(&out, &html)?;
+            eprintln!("schism: wrote {}", out.display());
+        }
         let line = if plan.json {
             verdict.to_json(&name).to_string()
         } else {
@@ -271,6 +323,9 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
             }
         }
     }
+    if let Some(junit) = &args.junit {
+        write_junit(junit, "schism check", &junit_cases)?;
+    }
     if unreadable {
         return Ok(exit::USAGE);
     }
@@ -286,6 +341,23 @@ fn emit(out: &mut impl Write, line: &str) -> Result<(), Failure> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// The report's file name for a history: its own name with `.html` added (`stdin.html` for
+/// `-`). Two histories with one name (from different folders) get `-2`, `-3`, ... rather than
+/// overwriting each other's report.
+fn report_file_name(path: &Path, taken: &mut BTreeSet<String>) -> String {
+    let base = match path.file_name() {
+        Some(name) if path != Path::new("-") => name.to_string_lossy().into_owned(),
+        _ => "stdin".to_string(),
+    };
+    let mut name = format!("{base}.html");
+    let mut n = 1;
+    while !taken.insert(name.clone()) {
+        n += 1;
+        name = format!("{base}-{n}.html");
+    }
+    name
 }
 
 fn read_and_pair(path: &Path) -> Result<PairedHistory, String> {

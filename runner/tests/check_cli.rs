@@ -258,3 +258,37 @@ fn causal_checks_name_the_overwritten_read() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+#[test]
+fn report_and_junit_are_written_per_file() {
+    let dir = std::env::temp_dir().join(format!("schism-check-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = corpora().join("knossos/cas-register/bad/rethink-fail-minimal.edn");
+    let junit = dir.join("junit.xml");
+    let out = schism(
+        &[
+            "check",
+            "--init",
+            "0",
+            "--report",
+            &dir.display().to_string(),
+            "--junit",
+            &junit.display().to_string(),
+            &file.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(dir.join("rethink-fail-minimal.edn.html")).expect("report");
+    assert!(
+        html.contains("cannot be linearized"),
+        "the report explains the anomaly"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("rethink-fail-minimal.edn: linearizable"),
+        "{xml}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
