@@ -27,13 +27,19 @@ use std::collections::BTreeSet;
 use schism_histories::{Outcome, Value};
 
 use super::graph::{RW, WR, WW};
-use super::{show_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
+use super::{and_list, show_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
 use crate::txn::MicroOpRef;
 
 pub(crate) struct ListAppend<'t, 'a> {
     txns: &'t Txns<'a>,
     /// `(key, element)` to the transaction that appended it.
-    writer: FxMap<(u32, &'a Value), u32>,
+    /// `(key, element)` to the transaction that appended it, and whether some committed
+    /// read observed it.
+    writer: FxMap<(u32, &'a Value), (u32, bool)>,
+    /// Per key, the committed transactions with an append no read observed. Such an append
+    /// comes after every observed element: were it before one, the read that observed that
+    /// element would include it (Elle's inference for unread appends).
+    unobserved: Vec<Vec<u32>>,
     /// Per key, the longest committed read: the version order.
     versions: Vec<&'a [Value]>,
     /// Per key, the position of the first failed append in the version order (`usize::MAX`
@@ -64,6 +70,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             writer: FxMap::default(),
             versions: vec![&[]; txns.keys.len()],
             first_failed: vec![usize::MAX; txns.keys.len()],
+            unobserved: vec![Vec::new(); txns.keys.len()],
             edges: Vec::new(),
             anomalies: Vec::new(),
         };
@@ -72,7 +79,9 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             for m in &t.ops {
                 match m.op {
                     MicroOpRef::Append { value, .. } => {
-                        la.writer.entry((m.key, value)).or_insert(id as u32);
+                        la.writer
+                            .entry((m.key, value))
+                            .or_insert((id as u32, false));
                     }
                     MicroOpRef::Read { value, .. } if t.outcome == Outcome::Ok => {
                         let list = value.as_list().unwrap_or(&[]);
@@ -87,6 +96,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             }
         }
         la.check_versions(&longest_reader);
+        la.unobserved_appends();
         la.check_reads();
         Ok(la)
     }
@@ -96,7 +106,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     }
 
     fn writer_of(&self, key: u32, element: &'a Value) -> Option<u32> {
-        self.writer.get(&(key, element)).copied()
+        self.writer.get(&(key, element)).map(|w| w.0)
     }
 
     fn is_prefix(&self, key: u32, read: &[Value]) -> bool {
@@ -134,7 +144,10 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             let mut failed: Option<(u32, &Value)> = None;
             let mut dirty_reported = false;
             for (i, e) in version.iter().enumerate() {
-                let Some(w) = self.writer.get(&(key, e)).copied() else {
+                let Some(w) = self.writer.get_mut(&(key, e)).map(|w| {
+                    w.1 = true;
+                    w.0
+                }) else {
                     self.anomalies
                         .push(txns.anomaly("garbage-read", &[reader], |n| {
                             format!(
@@ -174,6 +187,54 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 prev = Some((w, e));
             }
         }
+    }
+
+    /// Finds the committed appends no read observed, and orders them after the last observed
+    /// element of their key (ww).
+    fn unobserved_appends(&mut self) {
+        let txns = self.txns;
+        for (id, t) in txns.list.iter().enumerate() {
+            if t.outcome != Outcome::Ok {
+                continue;
+            }
+            for m in &t.ops {
+                if let MicroOpRef::Append { value, .. } = m.op {
+                    let observed = self.writer.get(&(m.key, value)).is_some_and(|w| w.1);
+                    let list = &mut self.unobserved[m.key as usize];
+                    if !observed && list.last() != Some(&(id as u32)) {
+                        list.push(id as u32);
+                    }
+                }
+            }
+        }
+        for k in 0..self.versions.len() {
+            let Some(last) = self.versions[k].last() else {
+                continue;
+            };
+            let Some(w) = self.writer_of(k as u32, last) else {
+                continue;
+            };
+            if self.outcome(w) == Outcome::Fail {
+                continue;
+            }
+            for &t in &self.unobserved[k] {
+                if t != w {
+                    self.edges.push((w, t, WW));
+                }
+            }
+        }
+    }
+
+    /// The first append of `id` to `key` that no read observed.
+    fn unobserved_append_of(&self, id: u32, key: u32) -> Option<&'a Value> {
+        self.txns.get(id)?.ops.iter().find_map(|m| match m.op {
+            MicroOpRef::Append { value, .. }
+                if m.key == key && self.writer.get(&(key, value)).is_some_and(|w| !w.1) =>
+            {
+                Some(value)
+            }
+            _ => None,
+        })
     }
 
     /// Per committed transaction, in op order: internal consistency, wr and rw edges, G1a,
@@ -242,9 +303,9 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             self.anomalies.push(txns.anomaly("lost-update", &ids, |n| {
                 let who: Vec<String> = ids.iter().map(|&i| n.name(i)).collect();
                 format!(
-                    "{} all read key {} = {} and then appended to it: each append should have \
+                    "{} read key {} = {} and then appended to it: each append should have \
                      seen the others'",
-                    who.join(", "),
+                    and_list(&who),
                     txns.key(k),
                     show_list(version)
                 )
@@ -424,6 +485,14 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     self.edges.push((id, w, RW));
                 }
             }
+        } else {
+            // The read saw every observed element: it precedes each unobserved append.
+            for i in 0..self.unobserved[k as usize].len() {
+                let w = self.unobserved[k as usize][i];
+                if w != id {
+                    self.edges.push((id, w, RW));
+                }
+            }
         }
     }
 }
@@ -467,6 +536,19 @@ impl Inference for ListAppend<'_, '_> {
                             );
                         }
                     }
+                    let last = version
+                        .last()
+                        .filter(|l| self.writer_of(k, l) == Some(from));
+                    if let (Some(last), Some(y)) = (last, self.unobserved_append_of(to, k)) {
+                        return format!(
+                            "{} appended {last} to key {key}, the last element any read \
+                             observed ({}), and {}'s append of {y} was never read, so it came \
+                             later (ww)",
+                            names.name(from),
+                            show_list(version),
+                            names.name(to)
+                        );
+                    }
                 }
                 WR => {
                     if let Some(read) = external_read(txns, to, k) {
@@ -495,6 +577,14 @@ impl Inference for ListAppend<'_, '_> {
                                     names.name(to)
                                 );
                             }
+                        } else if let Some(y) = self.unobserved_append_of(to, k) {
+                            return format!(
+                                "{} read key {key} = {}, which does not include {}'s append \
+                                 of {y} (rw)",
+                                names.name(from),
+                                show_list(read),
+                                names.name(to)
+                            );
                         }
                     }
                 }

@@ -274,18 +274,9 @@ impl ElleResult {
                         t.name, t.index, t.process, t.outcome, t.value
                     );
                 }
-                if let Some(first) = a.cycle.first() {
-                    let mut line = first.from.clone();
-                    for s in &a.cycle {
-                        let _ = write!(line, " -{}-> {}", s.kind, s.to);
-                    }
-                    let _ = writeln!(out, "    {line}");
-                }
+                let _ = writeln!(out, "    {}", a.explanation);
                 for s in &a.cycle {
                     let _ = writeln!(out, "    - {}", s.explanation);
-                }
-                if !a.explanation.is_empty() {
-                    let _ = writeln!(out, "    {}", a.explanation);
                 }
             }
             if list.len() > SHOWN {
@@ -310,7 +301,10 @@ impl ElleResult {
                             "txns": a.txns.iter().map(|t| json!({
                                 "name": t.name,
                                 "index": t.index,
-                                "process": t.process,
+                                "process": t.process.parse::<i64>().map_or_else(
+                                    |_| serde_json::Value::from(t.process.clone()),
+                                    serde_json::Value::from,
+                                ),
                                 "type": t.outcome,
                                 "value": t.value.to_json(),
                             })).collect::<Vec<_>>(),
@@ -502,6 +496,19 @@ impl<'a> Txns<'a> {
     /// A non-cycle anomaly over `ids` (named T1, T2, ... in that order), whose explanation
     /// `explain` writes given those names.
     pub fn anomaly(&self, kind: &str, ids: &[u32], explain: impl Fn(&Names) -> String) -> Anomaly {
+        let mut ids = ids.to_vec();
+        ids.sort_by_key(|&id| self.get(id).map(|t| t.index));
+        ids.dedup();
+        self.named_anomaly(kind, &ids, explain)
+    }
+
+    /// Like [`Self::anomaly`], but names the transactions in the order given.
+    pub fn named_anomaly(
+        &self,
+        kind: &str,
+        ids: &[u32],
+        explain: impl Fn(&Names) -> String,
+    ) -> Anomaly {
         let names = Names::new(self, ids);
         Anomaly {
             kind: kind.to_string(),
@@ -642,7 +649,8 @@ fn search_component(
             searches.push((format!("{family}{suffix}"), first, rest, extra));
         }
     }
-    searches.sort_by_key(|s| !prohibited.contains(s.0.as_str()));
+    // The G-nonadjacent state search costs the most: it goes last in each group.
+    searches.sort_by_key(|s| (!prohibited.contains(s.0.as_str()), s.2.is_none()));
     let mut component = Component::new(graph, scc, deadline);
     let mut found_types: BTreeSet<String> = BTreeSet::new();
     let mut cycles = Vec::new();
@@ -713,7 +721,13 @@ fn explain_cycle(txns: &Txns<'_>, workload: &dyn Inference, cycle: &[CycleEdge])
             },
         })
         .collect();
-    let mut anomaly = txns.anomaly(&classify(&rotated), &ids, |_| String::new());
+    let mut anomaly = txns.named_anomaly(&classify(&rotated), &ids, |names| {
+        let mut line = names.name(rotated.first().map_or(0, |e| e.from));
+        for e in &rotated {
+            let _ = write!(line, " -{}-> {}", kind_name(e.kind), names.name(e.to));
+        }
+        line
+    });
     anomaly.cycle = steps;
     anomaly
 }
@@ -729,6 +743,15 @@ fn timeout_anomaly(txns: &Txns<'_>, scc: &[u32], classes: &[String]) -> Anomaly 
             classes.join(", ")
         )
     })
+}
+
+/// `T1 and T2`, `T1, T2 and T3`.
+pub(crate) fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// `[1 2 3]`, shortened in the middle past 16 elements so that sentences stay readable.

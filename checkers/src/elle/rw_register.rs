@@ -24,7 +24,7 @@
 use schism_histories::{Outcome, Value};
 
 use super::graph::{RW, WR, WW};
-use super::{Anomaly, ElleError, FxMap, Inference, Names, Txns};
+use super::{and_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
 use crate::txn::MicroOpRef;
 
 const AMBIGUOUS: u32 = u32::MAX;
@@ -160,9 +160,9 @@ impl<'t, 'a> RwRegister<'t, 'a> {
                     .push(txns.anomaly("lost-update", &overwriters, |n| {
                         let who: Vec<String> = overwriters.iter().map(|&i| n.name(i)).collect();
                         format!(
-                            "{} all read key {} = {v} and then wrote it: each write should have \
+                            "{} read key {} = {v} and then wrote it: each write should have \
                          seen the others'",
-                            who.join(", "),
+                            and_list(&who),
                             txns.key(k)
                         )
                     }));
