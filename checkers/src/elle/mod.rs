@@ -29,6 +29,7 @@ pub mod graph;
 pub mod list_append;
 pub mod model;
 pub mod rw_register;
+pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
