@@ -125,7 +125,7 @@ pub fn simulate(options: &SimOptions) -> History {
     let mut commits: Vec<u64> = Vec::new();
     let mut allocated: Vec<i64> = Vec::new();
     let mut active: Vec<i64> = Vec::new();
-    let mut new_key =
+    let new_key =
         |store: &mut Vec<Vec<i64>>, commits: &mut Vec<u64>, allocated: &mut Vec<i64>| {
             store.push(Vec::new());
             commits.push(0);
