@@ -35,7 +35,7 @@ pub(crate) struct ListAppend<'t, 'a> {
     /// `(key, element)` to the transaction that appended it.
     /// `(key, element)` to the transaction that appended it, and whether some committed
     /// read observed it.
-    writer: FxMap<(u32, &'a Value), (u32, bool)>,
+    writer: FxMap<(u32, Elem<'a>), (u32, bool)>,
     /// Per key, the committed transactions with an append no read observed. Such an append
     /// comes after every observed element: were it before one, the read that observed that
     /// element would include it (Elle's inference for unread appends).
@@ -47,6 +47,24 @@ pub(crate) struct ListAppend<'t, 'a> {
     first_failed: Vec<usize>,
     edges: Vec<(u32, u32, u8)>,
     anomalies: Vec<Anomaly>,
+}
+
+/// An appended element as a hash key: integers (what list-append histories hold) by value,
+/// so that looking one up does not chase a pointer into the history; anything else by
+/// reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Elem<'a> {
+    Int(i64),
+    Other(&'a Value),
+}
+
+impl<'a> Elem<'a> {
+    fn of(value: &'a Value) -> Elem<'a> {
+        match value {
+            Value::Int(i) => Elem::Int(*i),
+            other => Elem::Other(other),
+        }
+    }
 }
 
 /// A transaction's first read of a key, if it comes before the transaction's own appends to
@@ -80,7 +98,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 match m.op {
                     MicroOpRef::Append { value, .. } => {
                         la.writer
-                            .entry((m.key, value))
+                            .entry((m.key, Elem::of(value)))
                             .or_insert((id as u32, false));
                     }
                     MicroOpRef::Read { value, .. } if t.outcome == Outcome::Ok => {
@@ -106,7 +124,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     }
 
     fn writer_of(&self, key: u32, element: &'a Value) -> Option<u32> {
-        self.writer.get(&(key, element)).map(|w| w.0)
+        self.writer.get(&(key, Elem::of(element))).map(|w| w.0)
     }
 
     fn is_prefix(&self, key: u32, read: &[Value]) -> bool {
@@ -144,7 +162,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             let mut failed: Option<(u32, &Value)> = None;
             let mut dirty_reported = false;
             for (i, e) in version.iter().enumerate() {
-                let Some(w) = self.writer.get_mut(&(key, e)).map(|w| {
+                let Some(w) = self.writer.get_mut(&(key, Elem::of(e))).map(|w| {
                     w.1 = true;
                     w.0
                 }) else {
@@ -199,7 +217,10 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             }
             for m in &t.ops {
                 if let MicroOpRef::Append { value, .. } = m.op {
-                    let observed = self.writer.get(&(m.key, value)).is_some_and(|w| w.1);
+                    let observed = self
+                        .writer
+                        .get(&(m.key, Elem::of(value)))
+                        .is_some_and(|w| w.1);
                     let list = &mut self.unobserved[m.key as usize];
                     if !observed && list.last() != Some(&(id as u32)) {
                         list.push(id as u32);
@@ -229,7 +250,11 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     fn unobserved_append_of(&self, id: u32, key: u32) -> Option<&'a Value> {
         self.txns.get(id)?.ops.iter().find_map(|m| match m.op {
             MicroOpRef::Append { value, .. }
-                if m.key == key && self.writer.get(&(key, value)).is_some_and(|w| !w.1) =>
+                if m.key == key
+                    && self
+                        .writer
+                        .get(&(key, Elem::of(value)))
+                        .is_some_and(|w| !w.1) =>
             {
                 Some(value)
             }

@@ -170,11 +170,12 @@ pub fn check(history: &PairedHistory, options: &ElleOptions) -> Result<ElleResul
     let mut edges = workload.edges();
     session_edges(history, &txns, &mut edges);
     let graph = Graph::new(txns.list.len(), edges);
+    let sccs = graph.sccs();
     let mut found: Vec<Anomaly> = workload.anomalies();
     let deadline = started + options.time_limit;
     let mut timeouts: Vec<Anomaly> = Vec::new();
     let mut relevant_timeout = false;
-    for scc in graph.sccs() {
+    for scc in sccs {
         let now = Instant::now();
         let scc_deadline = (now + options.time_limit / 2).min(deadline);
         let (cycles, timed_out) = search_component(&graph, &scc, scc_deadline, &prohibited);
@@ -342,7 +343,12 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Fx mixes the high bits well and the low bits poorly, and hashbrown takes the
+        // bucket from the low bits: fold the high bits down (SplitMix64's finalizer).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {

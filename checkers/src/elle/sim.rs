@@ -125,13 +125,12 @@ pub fn simulate(options: &SimOptions) -> History {
     let mut commits: Vec<u64> = Vec::new();
     let mut allocated: Vec<i64> = Vec::new();
     let mut active: Vec<i64> = Vec::new();
-    let new_key =
-        |store: &mut Vec<Vec<i64>>, commits: &mut Vec<u64>, allocated: &mut Vec<i64>| {
-            store.push(Vec::new());
-            commits.push(0);
-            allocated.push(0);
-            (store.len() - 1) as i64
-        };
+    let new_key = |store: &mut Vec<Vec<i64>>, commits: &mut Vec<u64>, allocated: &mut Vec<i64>| {
+        store.push(Vec::new());
+        commits.push(0);
+        allocated.push(0);
+        (store.len() - 1) as i64
+    };
     for _ in 0..options.active_keys.max(1) {
         let k = new_key(&mut store, &mut commits, &mut allocated);
         active.push(k);
