@@ -42,6 +42,8 @@ pub(crate) struct ListAppend<'t, 'a> {
     unobserved: Vec<Vec<u32>>,
     /// Per key, the longest committed read: the version order.
     versions: Vec<&'a [Value]>,
+    /// Per key, the transaction whose read is the version order.
+    longest_reader: Vec<u32>,
     /// Per key, the position of the first failed append in the version order (`usize::MAX`
     /// if none), so that only reads reaching it are searched for aborted elements.
     first_failed: Vec<usize>,
@@ -87,12 +89,12 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             txns,
             writer: FxMap::default(),
             versions: vec![&[]; txns.keys.len()],
+            longest_reader: vec![u32::MAX; txns.keys.len()],
             first_failed: vec![usize::MAX; txns.keys.len()],
             unobserved: vec![Vec::new(); txns.keys.len()],
             edges: Vec::new(),
             anomalies: Vec::new(),
         };
-        let mut longest_reader: Vec<u32> = vec![u32::MAX; txns.keys.len()];
         for (id, t) in txns.list.iter().enumerate() {
             for m in &t.ops {
                 match m.op {
@@ -106,14 +108,14 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                         let k = m.key as usize;
                         if list.len() > la.versions[k].len() {
                             la.versions[k] = list;
-                            longest_reader[k] = id as u32;
+                            la.longest_reader[k] = id as u32;
                         }
                     }
                     _ => {}
                 }
             }
         }
-        la.check_versions(&longest_reader);
+        la.check_versions();
         la.unobserved_appends();
         la.check_reads();
         Ok(la)
@@ -133,11 +135,11 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     }
 
     /// Per key: duplicates, garbage, dirty updates and ww edges along the version order.
-    fn check_versions(&mut self, longest_reader: &[u32]) {
+    fn check_versions(&mut self) {
         let txns = self.txns;
         for (k, &version) in self.versions.iter().enumerate() {
             let key = k as u32;
-            let reader = longest_reader[k];
+            let reader = self.longest_reader[k];
             let key_value = txns.key(key);
             if version.len() > 1 {
                 let mut seen: FxMap<&Value, ()> = FxMap::default();
@@ -391,19 +393,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     fn report_incompatible(&mut self, id: u32, k: u32, read: &'a [Value]) {
         let txns = self.txns;
         let version = self.versions[k as usize];
-        let other = txns
-            .list
-            .iter()
-            .enumerate()
-            .find(|(_, t)| {
-                t.outcome == Outcome::Ok
-                    && t.ops.iter().any(|m| {
-                        m.key == k
-                            && matches!(m.op, MicroOpRef::Read { value, .. }
-                                if value.as_list().unwrap_or(&[]) == version)
-                    })
-            })
-            .map_or(id, |(i, _)| i as u32);
+        let other = self.longest_reader.get(k as usize).copied().unwrap_or(id);
         let mut ids = vec![other, id];
         ids.sort_by_key(|&i| txns.get(i).map(|t| t.index));
         ids.dedup();
@@ -523,8 +513,8 @@ impl<'t, 'a> ListAppend<'t, 'a> {
 }
 
 impl Inference for ListAppend<'_, '_> {
-    fn edges(&self) -> Vec<(u32, u32, u8)> {
-        self.edges.clone()
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)> {
+        std::mem::take(&mut self.edges)
     }
 
     fn anomalies(&self) -> Vec<Anomaly> {

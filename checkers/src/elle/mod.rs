@@ -163,11 +163,11 @@ pub fn check(history: &PairedHistory, options: &ElleOptions) -> Result<ElleResul
         options.consistency_models.clone()
     };
     let prohibited = model::anomalies_prohibited_by(&models);
-    let workload: Box<dyn Inference + '_> = match options.workload {
+    let mut workload: Box<dyn Inference + '_> = match options.workload {
         Workload::ListAppend => Box::new(list_append::ListAppend::infer(&txns)?),
         Workload::RwRegister => Box::new(rw_register::RwRegister::infer(&txns)?),
     };
-    let mut edges = workload.edges();
+    let mut edges = workload.take_edges();
     session_edges(history, &txns, &mut edges);
     let graph = Graph::new(txns.list.len(), edges);
     let sccs = graph.sccs();
@@ -576,8 +576,8 @@ impl Names {
 
 /// What a workload infers, and how it explains its own edges.
 pub(crate) trait Inference {
-    /// The ww, wr and rw edges.
-    fn edges(&self) -> Vec<(u32, u32, u8)>;
+    /// The ww, wr and rw edges, moved out.
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)>;
     /// The anomalies found without looking for cycles.
     fn anomalies(&self) -> Vec<Anomaly>;
     /// A sentence justifying the data edge `from -kind-> to`.

@@ -235,8 +235,8 @@ impl<'t, 'a> RwRegister<'t, 'a> {
 }
 
 impl Inference for RwRegister<'_, '_> {
-    fn edges(&self) -> Vec<(u32, u32, u8)> {
-        self.edges.clone()
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)> {
+        std::mem::take(&mut self.edges)
     }
 
     fn anomalies(&self) -> Vec<Anomaly> {
