@@ -242,7 +242,7 @@ impl<'g> Component<'g> {
 
     fn tick(&mut self) -> Result<(), Timeout> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks.is_multiple_of(256) && Instant::now() >= self.deadline {
+        if self.ticks % 256 == 1 && Instant::now() >= self.deadline {
             return Err(Timeout);
         }
         Ok(())
