@@ -373,6 +373,12 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         let appended_list: Vec<Value> = appended.iter().map(|v| (*v).clone()).collect();
         self.anomalies
             .push(txns.anomaly("internal", &[id], |n| match last_read {
+                Some(prev) if appended_list.is_empty() => format!(
+                    "{} read key {key} = {}, then read it again = {}",
+                    n.full(id),
+                    show_list(prev),
+                    show_list(read)
+                ),
                 Some(prev) => format!(
                     "{} read key {key} = {}, then appended {}, then read key {key} = {}",
                     n.full(id),
