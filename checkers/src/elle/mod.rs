@@ -23,7 +23,15 @@
 //!
 //! **Bounds:** the cycle search has a global time budget ([`ElleOptions::time_limit`]) and
 //! each component half of it; a search cut short is reported as `cycle-search-timeout`, and
-//! the verdict is `unknown` unless an anomaly the requested models prohibit was found.
+//! the verdict is `unknown` if the classes left unsearched include one the requested models
+//! prohibit and nothing prohibited was found. The graph stays linear in the history: one
+//! mask per transaction pair, and a transitive reduction of the realtime order.
+//!
+//! The entry point is [`check`]; [`sim`] generates histories of simulated serializable and
+//! snapshot-isolated stores for tests and benchmarks.
+//!
+//! **Invariant:** `check` never panics; micro-ops it cannot read are an [`ElleError`] naming
+//! the operation's line, and an inconsistent history is an [`ElleResult`].
 
 pub mod graph;
 pub mod list_append;
