@@ -64,6 +64,7 @@ fn run_case(name: &str) {
         fail_per_mille: 20,
         info_per_mille: 10,
         stale_read_per_mille: stale,
+        registers: false,
         seed: 42,
     };
     let history = simulate(&options).pair().expect("simulated histories pair");
