@@ -759,6 +759,9 @@ fn json_output_is_stable() {
               }
             ]
           },
+          "anomaly_counts": {
+            "G-single": 1
+          },
           "anomaly_types": [
             "G-single"
           ],

@@ -132,3 +132,52 @@ fn an_exhausted_budget_is_unknown_not_valid() {
         .iter()
         .any(|t| t == "cycle-search-timeout"));
 }
+
+#[test]
+fn anomalies_past_the_cap_are_counted_not_kept() {
+    let mut ops = vec![
+        Op::new(
+            OpType::Invoke,
+            Process::Client(0),
+            "append",
+            Value::List(vec![1.into(), 1.into()]),
+        ),
+        Op::new(
+            OpType::Fail,
+            Process::Client(0),
+            "append",
+            Value::List(vec![1.into(), 1.into()]),
+        ),
+    ];
+    let read = Value::List(vec![1.into(), Value::List(vec![1.into()])]);
+    for _ in 0..1500 {
+        ops.push(Op::new(
+            OpType::Invoke,
+            Process::Client(1),
+            "read",
+            read.clone(),
+        ));
+        ops.push(Op::new(
+            OpType::Ok,
+            Process::Client(1),
+            "read",
+            read.clone(),
+        ));
+    }
+    let history = History::new(ops).pair().unwrap();
+    let result = check(
+        &history,
+        &ElleOptions {
+            consistency_models: vec![ConsistencyModel::ReadCommitted],
+            ..ElleOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(result.valid, Validity::Invalid);
+    assert_eq!(result.anomaly_counts["G1a"], 1500);
+    assert_eq!(
+        result.anomalies["G1a"].len(),
+        schism_checkers::elle::MAX_ANOMALIES_PER_KIND
+    );
+    assert!(result.explain().contains("G1a (1500 found)"));
+}

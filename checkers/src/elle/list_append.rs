@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use schism_histories::{Outcome, Value};
 
 use super::graph::{RW, WR, WW};
-use super::{and_list, show_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
+use super::{and_list, show_list, ElleError, FxMap, Inference, Names, Reporter, Txns};
 use crate::txn::MicroOpRef;
 
 pub(crate) struct ListAppend<'t, 'a> {
@@ -48,7 +48,7 @@ pub(crate) struct ListAppend<'t, 'a> {
     /// if none), so that only reads reaching it are searched for aborted elements.
     first_failed: Vec<usize>,
     edges: Vec<(u32, u32, u8)>,
-    anomalies: Vec<Anomaly>,
+    anomalies: Reporter,
 }
 
 /// An appended element as a hash key: integers (what list-append histories hold) by value,
@@ -93,7 +93,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             first_failed: vec![usize::MAX; txns.keys.len()],
             unobserved: vec![Vec::new(); txns.keys.len()],
             edges: Vec::new(),
-            anomalies: Vec::new(),
+            anomalies: Reporter::default(),
         };
         for (id, t) in txns.list.iter().enumerate() {
             for m in &t.ops {
@@ -151,13 +151,13 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 }
                 for e in dups {
                     self.anomalies
-                        .push(txns.anomaly("duplicate-elements", &[reader], |n| {
+                        .report(txns, "duplicate-elements", &[reader], |n| {
                             format!(
                                 "{} read key {key_value} = {}, which contains {e} more than once",
                                 n.full(reader),
                                 show_list(version)
                             )
-                        }));
+                        });
                 }
             }
             let mut prev: Option<(u32, &Value)> = None;
@@ -168,15 +168,14 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     w.1 = true;
                     w.0
                 }) else {
-                    self.anomalies
-                        .push(txns.anomaly("garbage-read", &[reader], |n| {
-                            format!(
-                                "{} read key {key_value} = {}, but no transaction appended {e} to \
+                    self.anomalies.report(txns, "garbage-read", &[reader], |n| {
+                        format!(
+                            "{} read key {key_value} = {}, but no transaction appended {e} to \
                              key {key_value}",
-                                n.full(reader),
-                                show_list(version)
-                            )
-                        }));
+                            n.full(reader),
+                            show_list(version)
+                        )
+                    });
                     prev = None;
                     continue;
                 };
@@ -188,16 +187,15 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 }
                 if let (Some((f, fe)), false) = (failed, dirty_reported) {
                     dirty_reported = true;
-                    self.anomalies
-                        .push(txns.anomaly("dirty-update", &[f, w], |n| {
-                            format!(
+                    self.anomalies.report(txns, "dirty-update", &[f, w], |n| {
+                        format!(
                             "{} failed, yet its append of {fe} to key {key_value} was followed \
                              by {}'s append of {e} in {}",
                             n.indexed(f),
                             n.indexed(w),
                             show_list(version)
                         )
-                        }));
+                    });
                 }
                 if let Some((p, _)) = prev {
                     if p != w {
@@ -327,7 +325,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             let ids: Vec<u32> = group.iter().map(|g| g.2).collect();
             let (k, len) = (group[0].0, group[0].1);
             let version = &self.versions[k as usize][..len];
-            self.anomalies.push(txns.anomaly("lost-update", &ids, |n| {
+            self.anomalies.report(txns, "lost-update", &ids, |n| {
                 let who: Vec<String> = ids.iter().map(|&i| n.name(i)).collect();
                 format!(
                     "{} read key {} = {} and then appended to it: each append should have \
@@ -336,7 +334,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     txns.key(k),
                     show_list(version)
                 )
-            }));
+            });
         }
     }
 
@@ -372,7 +370,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         let key = txns.key(k);
         let appended_list: Vec<Value> = appended.iter().map(|v| (*v).clone()).collect();
         self.anomalies
-            .push(txns.anomaly("internal", &[id], |n| match last_read {
+            .report(txns, "internal", &[id], |n| match last_read {
                 Some(prev) if appended_list.is_empty() => format!(
                     "{} read key {key} = {}, then read it again = {}",
                     n.full(id),
@@ -393,7 +391,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     show_list(&appended_list),
                     show_list(read)
                 ),
-            }));
+            });
     }
 
     fn report_incompatible(&mut self, id: u32, k: u32, read: &'a [Value]) {
@@ -404,7 +402,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         ids.sort_by_key(|&i| txns.get(i).map(|t| t.index));
         ids.dedup();
         self.anomalies
-            .push(txns.anomaly("incompatible-order", &ids, |n| {
+            .report(txns, "incompatible-order", &ids, |n| {
                 format!(
                     "{} read key {} = {} and {} read it = {}: neither is a prefix of the other, \
                      so they cannot come from one order of appends",
@@ -414,7 +412,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     n.name(id),
                     show_list(read)
                 )
-            }));
+            });
     }
 
     fn check_aborted(&mut self, id: u32, k: u32, read: &[Value], compatible: bool) {
@@ -429,7 +427,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             if self.outcome(w) != Outcome::Fail {
                 continue;
             }
-            self.anomalies.push(txns.anomaly("G1a", &[id, w], |n| {
+            self.anomalies.report(txns, "G1a", &[id, w], |n| {
                 format!(
                     "{} read key {} = {}, which includes {}'s append of {e}, but {} failed",
                     n.full(id),
@@ -438,7 +436,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     n.indexed(w),
                     n.name(w)
                 )
-            }));
+            });
         }
     }
 
@@ -450,7 +448,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         for later in t.ops.iter().skip(at + 1) {
             if let (true, MicroOpRef::Append { value, .. }) = (later.key == k, later.op) {
                 if read.contains(value) {
-                    self.anomalies.push(txns.anomaly("future-read", &[id], |n| {
+                    self.anomalies.report(txns, "future-read", &[id], |n| {
                         format!(
                             "{} read key {} = {}, which includes {value}, an element it \
                              appends only later in the same transaction",
@@ -458,7 +456,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                             txns.key(k),
                             show_list(read)
                         )
-                    }));
+                    });
                 }
             }
         }
@@ -482,7 +480,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                             .next()
                     });
                     if let Some(fin) = final_append.filter(|f| *f != last) {
-                        self.anomalies.push(txns.anomaly("G1b", &[id, w], |n| {
+                        self.anomalies.report(txns, "G1b", &[id, w], |n| {
                             format!(
                                 "{} read key {} = {}, which ends with {}'s append of {last}, \
                                  but {} went on to append {fin}: an intermediate version",
@@ -492,7 +490,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                                 n.indexed(w),
                                 n.name(w)
                             )
-                        }));
+                        });
                     }
                 }
             }
@@ -523,8 +521,8 @@ impl Inference for ListAppend<'_, '_> {
         std::mem::take(&mut self.edges)
     }
 
-    fn anomalies(&self) -> Vec<Anomaly> {
-        self.anomalies.clone()
+    fn take_anomalies(&mut self) -> Reporter {
+        std::mem::take(&mut self.anomalies)
     }
 
     fn explain_edge(&self, from: u32, to: u32, kind: u8, names: &Names) -> String {
