@@ -11,7 +11,7 @@
 //! peak RSS before and after the check.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use schism_checkers::elle::sim::{simulate, Isolation, SimOptions};
 use schism_checkers::elle::{check, ConsistencyModel, ElleOptions, Workload};
@@ -74,7 +74,7 @@ fn run_case(name: &str) {
     let elle = ElleOptions {
         workload: Workload::ListAppend,
         consistency_models: vec![ConsistencyModel::StrictSerializable],
-        time_limit: Duration::from_secs(60),
+        time_limit: ElleOptions::default().time_limit,
     };
     let cpu_before = cpu_ms();
     let started = Instant::now();
