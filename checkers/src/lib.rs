@@ -6,6 +6,7 @@
 //! can check by hand against the history file.
 
 pub mod causal;
+pub mod elle;
 pub mod linearizable;
 pub mod txn;
 pub mod validity;
