@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use schism_checkers::causal::{self, CausalOptions};
+use schism_checkers::elle::{self, ConsistencyModel, ElleOptions, Workload};
 use schism_checkers::linearizable::{self, LinearOptions, Model};
-use schism_checkers::txn::MicroOp;
 use schism_checkers::Validity;
 use schism_histories::{read_path, PairedHistory, Value};
 
@@ -32,6 +32,13 @@ pub enum Checker {
     },
     /// Causal consistency (`--model causal`).
     Causal,
+    /// Elle-style transactional anomalies at the given consistency models; with `causal`
+    /// among them, the causal checker too.
+    Elle {
+        workload: Workload,
+        models: Vec<ConsistencyModel>,
+        also_causal: bool,
+    },
     /// Chosen per file from the operations' shape (see [`detect`]).
     Auto,
 }
@@ -77,11 +84,11 @@ impl CheckPlan {
                     .map_err(|e| Failure::usage(e.to_string()))?,
                 minimize: args.minimize,
             },
-            (None, Some(workload)) => {
-                return Err(Failure::usage(format!(
-                    "--workload {workload} is not available in this build"
-                )))
-            }
+            (None, Some(workload)) => Checker::Elle {
+                workload: Workload::parse(workload).map_err(Failure::usage)?,
+                models: parse_models(&args.consistency_models)?,
+                also_causal: args.consistency_models.iter().any(|m| m == "causal"),
+            },
             (None, None) if args.consistency_models.iter().any(|m| m == "causal") => {
                 Checker::Causal
             }
@@ -95,6 +102,19 @@ impl CheckPlan {
             json: args.json,
         })
     }
+}
+
+/// Parses `--consistency-models`; none means strict-serializable, as Elle and Maelstrom.
+fn parse_models(names: &[String]) -> Result<Vec<ConsistencyModel>, Failure> {
+    let models = names
+        .iter()
+        .map(|name| ConsistencyModel::parse(name).map_err(Failure::usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if models.is_empty() {
+        vec![ConsistencyModel::StrictSerializable]
+    } else {
+        models
+    })
 }
 
 /// One checker's verdict on one file.
@@ -169,52 +189,109 @@ impl FileVerdict {
     }
 }
 
-/// Chooses a checker for a history from its operations' shape: transactions of `r`/`w`/
-/// `append` micro-ops go to the transactional checker; `read`/`write` micro-ops (Knossos's
-/// multi-register) to multi-register linearizability; anything else to cas-register
-/// linearizability, which also covers plain registers.
-pub fn detect(history: &PairedHistory) -> Model {
+/// What [`detect`] found a history to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detected {
+    Linear(Model),
+    Transactional(Workload),
+}
+
+/// Chooses a checker for a history from its operations' shape: transactions of `r`/`append`
+/// micro-ops are list-append, of `r`/`w` rw-register (both go to the Elle-style checker);
+/// `read`/`write` micro-ops (Knossos's multi-register) go to multi-register linearizability;
+/// `acquire`/`release`, `enqueue`/`dequeue`, `add`, `incr` to the mutex, queue, set and
+/// counter models; anything else to cas-register linearizability, which covers registers.
+pub fn detect(history: &PairedHistory) -> Detected {
     for pair in history.pairs() {
         let op = history.invocation(pair);
         if let Some(items) = history.value(pair).as_list() {
-            if op.f == "txn" {
-                let knossos_style = items.iter().all(|item| {
-                    MicroOp::parse(item).is_ok()
-                        && item
-                            .as_list()
-                            .and_then(|l| l.first())
-                            .and_then(Value::as_name)
-                            .is_some_and(|name| name == "read" || name == "write")
-                });
-                if knossos_style {
-                    return Model::MultiRegister;
+            let names: Vec<&str> = items
+                .iter()
+                .filter_map(|item| {
+                    item.as_list()
+                        .and_then(|l| l.first())
+                        .and_then(Value::as_name)
+                })
+                .collect();
+            let txn_like = op.f == "txn" || op.f.is_empty();
+            if txn_like && !names.is_empty() && names.len() == items.len() {
+                if names.iter().all(|n| *n == "read" || *n == "write") {
+                    return Detected::Linear(Model::MultiRegister);
+                }
+                if names.contains(&"append") {
+                    return Detected::Transactional(Workload::ListAppend);
+                }
+                if names.contains(&"w") {
+                    return Detected::Transactional(Workload::RwRegister);
                 }
             }
         }
         match op.f.as_str() {
-            "acquire" | "release" => return Model::Mutex,
-            "enqueue" | "dequeue" => return Model::FifoQueue,
-            "add" => return Model::Set,
-            "incr" => return Model::Counter,
+            "acquire" | "release" => return Detected::Linear(Model::Mutex),
+            "enqueue" | "dequeue" => return Detected::Linear(Model::FifoQueue),
+            "add" => return Detected::Linear(Model::Set),
+            "incr" => return Detected::Linear(Model::Counter),
             _ => {}
         }
     }
-    Model::CasRegister
+    Detected::Linear(Model::CasRegister)
 }
 
-/// Checks one paired history according to the plan.
-pub fn check_history(history: &PairedHistory, plan: &CheckPlan) -> FileVerdict {
+/// Checks one paired history according to the plan. The error is a history the checker
+/// cannot read (a malformed micro-op), naming its line.
+pub fn check_history(history: &PairedHistory, plan: &CheckPlan) -> Result<FileVerdict, String> {
+    let strict = [ConsistencyModel::StrictSerializable];
     let checks = match &plan.checker {
         Checker::Linear { options, minimize } => {
             vec![check_linear(history, plan, options.clone(), *minimize)]
         }
-        Checker::Auto => {
-            let options = LinearOptions::new(detect(history));
-            vec![check_linear(history, plan, options, plan.minimize)]
-        }
+        Checker::Auto => match detect(history) {
+            Detected::Linear(model) => {
+                vec![check_linear(
+                    history,
+                    plan,
+                    LinearOptions::new(model),
+                    plan.minimize,
+                )]
+            }
+            Detected::Transactional(workload) => {
+                vec![check_elle(history, plan, workload, &strict)?]
+            }
+        },
         Checker::Causal => vec![check_causal(history, plan)],
+        Checker::Elle {
+            workload,
+            models,
+            also_causal,
+        } => {
+            let mut checks = vec![check_elle(history, plan, *workload, models)?];
+            if *also_causal {
+                checks.push(check_causal(history, plan));
+            }
+            checks
+        }
     };
-    FileVerdict::new(checks)
+    Ok(FileVerdict::new(checks))
+}
+
+fn check_elle(
+    history: &PairedHistory,
+    plan: &CheckPlan,
+    workload: Workload,
+    models: &[ConsistencyModel],
+) -> Result<CheckerVerdict, String> {
+    let options = ElleOptions {
+        workload,
+        consistency_models: models.to_vec(),
+        time_limit: plan.time_limit,
+    };
+    let result = elle::check(history, &options).map_err(|e| e.to_string())?;
+    Ok(CheckerVerdict::new(
+        "elle",
+        result.valid,
+        result.explain(),
+        result.to_json(),
+    ))
 }
 
 fn check_causal(history: &PairedHistory, plan: &CheckPlan) -> CheckerVerdict {
@@ -283,7 +360,14 @@ pub fn run(args: &CheckArgs) -> Result<i32, Failure> {
                 continue;
             }
         };
-        let verdict = check_history(&history, &plan);
+        let verdict = match check_history(&history, &plan) {
+            Ok(verdict) => verdict,
+            Err(message) => {
+                eprintln!("schism: {message}");
+                unreadable = true;
+                continue;
+            }
+        };
         let elapsed_s = started.elapsed().as_secs_f64();
         junit_cases.extend(verdict.checks.iter().map(|c| JunitCase {
             name: format!("{name}: {}", c.checker),

@@ -292,3 +292,91 @@ fn report_and_junit_are_written_per_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every history of `../shared/corpora/MANIFEST.tsv` gets the verdict listed there, with the
+/// flags listed there translated into schism's.
+#[test]
+fn every_corpus_history_gets_its_manifest_verdict() {
+    let manifest = std::fs::read_to_string(corpora().join("MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let mut checked = 0;
+    for line in manifest.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [path, model, flags, expected] = fields[..] else {
+            panic!("MANIFEST.tsv line has not four fields: {line}");
+        };
+        let mut args: Vec<String> = vec!["check".into()];
+        match (model, flags) {
+            ("list-append", "-") => args.extend(["--workload".into(), "list-append".into()]),
+            ("list-append", flags) => {
+                args.extend(["--workload".into(), "list-append".into()]);
+                args.extend(flags.split_whitespace().map(String::from));
+            }
+            ("cas-register", "initial value 0") => args.extend([
+                "--model".into(),
+                "cas-register".into(),
+                "--init".into(),
+                "0".into(),
+            ]),
+            ("multi-register", "initial values x=0 y=0") => args.extend([
+                "--model".into(),
+                "multi-register".into(),
+                "--init".into(),
+                r#"{"x":0,"y":0}"#.into(),
+            ]),
+            ("mutex", "-") => args.extend(["--model".into(), "mutex".into()]),
+            other => panic!("MANIFEST.tsv row not understood: {other:?}"),
+        }
+        let file = corpora().join(path).display().to_string();
+        args.push(file.clone());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = schism(&argv, None);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.starts_with(&format!("{file}\t{expected}\n")),
+            "{path}: expected {expected}\n{stdout}{}",
+            text(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 125);
+}
+
+#[test]
+fn transactional_histories_are_detected_and_explained_with_edges() {
+    let file = corpora()
+        .join("elle/paper-example.edn")
+        .display()
+        .to_string();
+    let out = schism(&["check", &file], None);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("[elle] invalid against strict-serializable"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("G-single"), "{stdout}");
+    assert!(
+        stdout.contains("which includes T1 (index 3)'s append of 8 (wr)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn snapshot_isolation_holds_where_only_g2_item_is_found() {
+    let file = corpora()
+        .join("elle/si-without-g-single.edn")
+        .display()
+        .to_string();
+    let si = schism(
+        &[
+            "check",
+            "--workload",
+            "list-append",
+            "--consistency-models",
+            "snapshot-isolation",
+            &file,
+        ],
+        None,
+    );
+    assert_eq!(si.status.code(), Some(0), "{}", text(&si.stdout));
+}
