@@ -234,6 +234,24 @@ impl TestCluster {
         }
     }
 
+    /// Waits until `key` reads `want` on node i.
+    pub async fn converged_on(&self, i: usize, key: Value, want: Value) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.read(i, key.clone()).await;
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "n{} reads {key} = {got}, never {want}\n{}",
+                i + 1,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The index of the Raft leader, as node 0..n see it.
     pub async fn leader(&self) -> Option<usize> {
         for i in 0..self.nodes.len() {
@@ -277,7 +295,7 @@ impl Drop for TestCluster {
                     .flatten()
                 {
                     let name = entry.file_name().to_string_lossy().to_string();
-                    if name.starts_with("faketime_") && name.ends_with(&format!("_{pid}")) {
+                    if name.contains("faketime_") && name.ends_with(&format!("_{pid}")) {
                         let _ = std::fs::remove_file(entry.path());
                     }
                 }
