@@ -312,6 +312,10 @@ impl StateMachineStore {
     }
 }
 
+#[expect(
+    clippy::result_large_err,
+    reason = "openraft's own error type, returned as openraft expects"
+)]
 fn save_snapshot(
     dir: &Path,
     meta: &SnapshotMeta<NodeId, BasicNode>,
