@@ -660,6 +660,9 @@ impl RaftEngine {
             heartbeat_interval: 100,
             election_timeout_min: 400,
             election_timeout_max: 800,
+            // A snapshot chunk (up to 3 MiB of JSON) needs more than the default 200 ms on a
+            // busy two-core machine.
+            install_snapshot_timeout: 2_000,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_logs.max(1)),
             max_in_snapshot_log_to_keep: (snapshot_logs / 2).min(1_000),
             ..Default::default()
