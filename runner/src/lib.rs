@@ -2,11 +2,14 @@
 //!
 //! - [`cli`]: the raw command line (clap).
 //! - [`check`]: `schism check`, history analysis.
-//! - `test`: `schism test`, the harness.
+//! - [`test`]: `schism test`, the harness.
+//! - [`cleanup`]: `schism cleanup`, removing what killed runs left behind.
 
 pub mod check;
+pub mod cleanup;
 pub mod cli;
 pub mod exit;
+pub mod test;
 
 use std::ffi::OsString;
 
@@ -28,6 +31,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     };
     let result = match cli.command {
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Test(args) => test::run(&args),
+        cli::Command::Cleanup => cleanup::run(),
         other => Err(exit::Failure::usage(format!(
             "{} is not available in this build",
             command_name(&other)

@@ -1,0 +1,2 @@
+//! Harness throughput benchmark (placeholder until written).
+fn main() {}
