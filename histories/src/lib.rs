@@ -12,12 +12,20 @@
 //! **Invariant:** nothing here panics on any input or does network I/O; malformed input is a
 //! [`HistoryError`] naming the source, line and column.
 
+mod convert;
+pub mod edn;
 mod error;
 mod history;
+mod json;
 mod op;
+mod read;
 mod value;
+mod write;
 
+pub use edn::parse_edn;
 pub use error::HistoryError;
 pub use history::{History, Outcome, Pair, PairedHistory};
 pub use op::{Op, OpType, Pos, Process};
+pub use read::{read_from, read_path, read_str, Format};
 pub use value::Value;
+pub use write::{write_edn, write_jsonl, JsonlWriter};

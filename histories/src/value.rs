@@ -240,10 +240,11 @@ impl fmt::Display for Value {
                     f.write_str("##NaN")
                 } else if x.is_infinite() {
                     f.write_str(if *x > 0.0 { "##Inf" } else { "##-Inf" })
-                } else if x.fract() == 0.0 && x.abs() < 1e15 {
-                    write!(f, "{x:.1}")
                 } else {
-                    write!(f, "{x}")
+                    // Debug prints the shortest text that reads back as the same float, and
+                    // always with a `.` or an exponent (`1.0`, `1e20`), so that EDN reads it
+                    // as a float, not an integer.
+                    write!(f, "{x:?}")
                 }
             }
             Value::Str(s) => {

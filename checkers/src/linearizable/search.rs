@@ -1,0 +1,412 @@
+//! The search for a linearization: Wing & Gong's algorithm with Lowe's memoization (Lowe,
+//! "Testing for linearizability", Concurrency and Computation 2017), in the shape Porcupine's
+//! `checker.go` gives it.
+//!
+//! The history is a doubly-linked list of call and return entries in real-time order. The
+//! search walks the list from its head: at a call entry it tries to linearize that operation
+//! next (step the model; if the configuration — the set of linearized operations and the
+//! model state — is new, *lift* the call and its return out of the list and start again from
+//! the head); at a return entry the operation it returns could not be linearized in time, so
+//! it backtracks, undoing the last linearization (*unlift*) and trying the next call after it.
+//! Memoizing every configuration seen makes the search visit each at most once.
+//!
+//! `info` operations have no return entry (their return is at +∞): they may be linearized at
+//! any point after their call, or never. The search succeeds as soon as every `ok` operation is
+//! linearized.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use super::model::Spec;
+
+const NIL: u32 = u32::MAX;
+
+/// The limits a search runs under, shared by the searches of all keys of a history.
+pub(crate) struct Limits {
+    pub deadline: Instant,
+    pub time_limit: Duration,
+    pub memory_limit_bytes: usize,
+    /// Bytes held by the memo tables of all running searches.
+    pub memory_used: AtomicUsize,
+}
+
+impl Limits {
+    pub fn new(time_limit: Duration, memory_limit_bytes: usize) -> Limits {
+        let now = Instant::now();
+        Limits {
+            deadline: now
+                .checked_add(time_limit)
+                .unwrap_or(now + Duration::from_secs(1 << 32)),
+            time_limit,
+            memory_limit_bytes,
+            memory_used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Limits ending at an earlier deadline, for a search that is part of a larger task.
+    pub fn with_deadline(
+        deadline: Instant,
+        time_limit: Duration,
+        memory_limit_bytes: usize,
+    ) -> Limits {
+        Limits {
+            deadline,
+            time_limit,
+            memory_limit_bytes,
+            memory_used: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn time_reason(&self, configurations: u64) -> String {
+        format!(
+            "time limit of {} reached after exploring {configurations} configurations",
+            format_duration(self.time_limit)
+        )
+    }
+
+    fn memory_reason(&self, configurations: u64) -> String {
+        format!(
+            "memory limit of {} reached after exploring {configurations} configurations",
+            format_bytes(self.memory_limit_bytes)
+        )
+    }
+}
+
+pub(crate) fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else if d.as_millis() > 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} µs", d.as_micros())
+    }
+}
+
+pub(crate) fn format_bytes(n: usize) -> String {
+    const MIB: usize = 1 << 20;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// One operation given to the search.
+pub(crate) struct SearchOp<'a, O> {
+    pub op: &'a O,
+    /// Position of the call in the history.
+    pub call: usize,
+    /// Position of the return; `None` for `info`.
+    pub ret: Option<usize>,
+}
+
+pub(crate) enum Verdict<S> {
+    Valid,
+    /// `failing` and `prefix` index the operations given to the search.
+    Invalid {
+        failing: usize,
+        prefix: Vec<usize>,
+        states: Vec<S>,
+    },
+    Unknown(String),
+}
+
+pub(crate) struct Outcome<S> {
+    pub verdict: Verdict<S>,
+    pub configurations: u64,
+}
+
+/// At most this many distinct states are reported for the longest prefix.
+const MAX_WITNESS_STATES: usize = 8;
+
+/// The memo table of configurations seen: a hash of (linearized set, state) to a chain of
+/// entries, each a bitset in one flat arena and a state. Lookups allocate nothing.
+struct Memo<S> {
+    heads: FxHashMap<u64, u32>,
+    chain: Vec<u32>,
+    bits: Vec<u64>,
+    states: Vec<S>,
+    words: usize,
+    heap_bytes: usize,
+}
+
+impl<S: Eq + Clone> Memo<S> {
+    fn new(words: usize) -> Memo<S> {
+        Memo {
+            heads: FxHashMap::default(),
+            chain: Vec::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+            words,
+            heap_bytes: 0,
+        }
+    }
+
+    /// Inserts the configuration; false when it was already there.
+    fn insert(&mut self, hash: u64, bits: &[u64], state: &S, state_heap: usize) -> bool {
+        let new = self.states.len() as u32;
+        let first = match self.heads.get(&hash) {
+            Some(&first) => {
+                let mut i = first;
+                while i != NIL {
+                    let at = i as usize * self.words;
+                    if self.states.get(i as usize) == Some(state)
+                        && self.bits.get(at..at + self.words) == Some(bits)
+                    {
+                        return false;
+                    }
+                    i = self.chain.get(i as usize).copied().unwrap_or(NIL);
+                }
+                first
+            }
+            None => NIL,
+        };
+        self.heads.insert(hash, new);
+        self.chain.push(first);
+        self.bits.extend_from_slice(bits);
+        self.states.push(state.clone());
+        self.heap_bytes += state_heap;
+        true
+    }
+
+    fn bytes(&self) -> usize {
+        self.heads.capacity() * (8 + 4 + 1)
+            + self.chain.capacity() * 4
+            + self.bits.capacity() * 8
+            + self.states.capacity() * std::mem::size_of::<S>()
+            + self.heap_bytes
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn hash_state<S: Hash>(state: &S) -> u64 {
+    let mut h = FxHasher::default();
+    state.hash(&mut h);
+    h.finish()
+}
+
+/// The deepest point the search reached: the witness of an invalid history.
+struct Deepest<S> {
+    depth: usize,
+    failing: usize,
+    prefix: Vec<usize>,
+    bits: Vec<u64>,
+    states: Vec<S>,
+}
+
+/// Searches for a linearization of `ops` from the model's initial state.
+pub(crate) fn search<M: Spec>(
+    spec: &M,
+    ops: &[SearchOp<'_, M::Op>],
+    limits: &Limits,
+) -> Outcome<M::State> {
+    let n = ops.len();
+    let words = n.div_ceil(64).max(1);
+    let mut configurations: u64 = 0;
+    let unknown = |reason: String, configurations: u64| Outcome {
+        verdict: Verdict::Unknown(reason),
+        configurations,
+    };
+    if n >= (NIL as usize) / 2 {
+        return unknown(
+            format!(
+                "the history has {n} operations on one key; at most {} can be searched",
+                NIL / 2 - 1
+            ),
+            0,
+        );
+    }
+    // One memo entry alone must fit in the budget.
+    if words * 8 * 4 > limits.memory_limit_bytes {
+        return unknown(limits.memory_reason(0), 0);
+    }
+
+    // The entry list: index 0 is the head sentinel, then calls and returns by position.
+    let mut events: Vec<(usize, u32, bool)> = Vec::with_capacity(2 * n);
+    for (i, op) in ops.iter().enumerate() {
+        events.push((op.call, i as u32, true));
+        if let Some(ret) = op.ret {
+            events.push((ret, i as u32, false));
+        }
+    }
+    events.sort_unstable_by_key(|&(pos, op, is_call)| (pos, !is_call, op));
+    let m = events.len() + 1;
+    let mut entry_op = vec![NIL; m];
+    let mut is_call = vec![false; m];
+    let mut matching = vec![NIL; m];
+    let mut call_entry = vec![NIL; n];
+    for (e, &(_, op, call)) in events.iter().enumerate() {
+        let e = e + 1;
+        entry_op[e] = op;
+        is_call[e] = call;
+        if call {
+            call_entry[op as usize] = e as u32;
+        } else if let Some(&c) = call_entry.get(op as usize) {
+            if c != NIL {
+                matching[c as usize] = e as u32;
+            }
+        }
+    }
+    let mut next: Vec<u32> = (0..m as u32)
+        .map(|e| if e as usize + 1 < m { e + 1 } else { NIL })
+        .collect();
+    let mut prev: Vec<u32> = (0..m as u32)
+        .map(|e| if e == 0 { NIL } else { e - 1 })
+        .collect();
+
+    let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
+    let mut bits = vec![0u64; words];
+    let mut zob: u64 = 0;
+    let mut memo: Memo<M::State> = Memo::new(words);
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut state = spec.init();
+    let mut ok_remaining = ops.iter().filter(|op| op.ret.is_some()).count();
+    let mut deepest: Option<Deepest<M::State>> = None;
+    let mut accounted: usize = 0;
+    let mut steps: u64 = 0;
+
+    let release = |accounted: usize| {
+        limits.memory_used.fetch_sub(accounted, Ordering::Relaxed);
+    };
+
+    let mut entry = next[0];
+    loop {
+        if ok_remaining == 0 || entry == NIL {
+            release(accounted);
+            return Outcome {
+                verdict: Verdict::Valid,
+                configurations,
+            };
+        }
+        steps += 1;
+        if steps.is_multiple_of(1024) {
+            if Instant::now() >= limits.deadline {
+                release(accounted);
+                return unknown(limits.time_reason(configurations), configurations);
+            }
+            let bytes = memo.bytes() + stack.capacity() * std::mem::size_of::<(u32, M::State)>();
+            if bytes > accounted {
+                limits
+                    .memory_used
+                    .fetch_add(bytes - accounted, Ordering::Relaxed);
+            } else {
+                limits
+                    .memory_used
+                    .fetch_sub(accounted - bytes, Ordering::Relaxed);
+            }
+            accounted = bytes;
+            if limits.memory_used.load(Ordering::Relaxed) > limits.memory_limit_bytes {
+                release(accounted);
+                return unknown(limits.memory_reason(configurations), configurations);
+            }
+        }
+        let e = entry as usize;
+        let op = entry_op[e] as usize;
+        if is_call[e] {
+            if let Some(new_state) = spec.step(&state, ops[op].op) {
+                bits[op / 64] |= 1 << (op % 64);
+                zob ^= zobrist[op];
+                let hash = zob ^ hash_state(&new_state);
+                if memo.insert(hash, &bits, &new_state, M::heap_bytes(&new_state)) {
+                    configurations += 1;
+                    let old = std::mem::replace(&mut state, new_state);
+                    stack.push((entry, old));
+                    // Lift the call and its return out of the list.
+                    let (p, nx) = (prev[e], next[e]);
+                    next[p as usize] = nx;
+                    if nx != NIL {
+                        prev[nx as usize] = p;
+                    }
+                    let r = matching[e];
+                    if r != NIL {
+                        let (p, nx) = (prev[r as usize], next[r as usize]);
+                        next[p as usize] = nx;
+                        if nx != NIL {
+                            prev[nx as usize] = p;
+                        }
+                        ok_remaining -= 1;
+                    }
+                    entry = next[0];
+                    continue;
+                }
+                bits[op / 64] &= !(1 << (op % 64));
+                zob ^= zobrist[op];
+            }
+            entry = next[e];
+        } else {
+            // The operation returning here was not linearized in time: note how far we got,
+            // then backtrack.
+            let depth = stack.len();
+            match &mut deepest {
+                Some(d) if depth < d.depth => {}
+                Some(d) if depth == d.depth => {
+                    if d.bits == bits
+                        && d.states.len() < MAX_WITNESS_STATES
+                        && !d.states.contains(&state)
+                    {
+                        d.states.push(state.clone());
+                    }
+                }
+                _ => {
+                    deepest = Some(Deepest {
+                        depth,
+                        failing: op,
+                        prefix: stack
+                            .iter()
+                            .map(|&(c, _)| entry_op[c as usize] as usize)
+                            .collect(),
+                        bits: bits.clone(),
+                        states: vec![state.clone()],
+                    })
+                }
+            }
+            let Some((c, old)) = stack.pop() else {
+                release(accounted);
+                let d = deepest.unwrap_or(Deepest {
+                    depth: 0,
+                    failing: op,
+                    prefix: Vec::new(),
+                    bits: Vec::new(),
+                    states: vec![state],
+                });
+                return Outcome {
+                    verdict: Verdict::Invalid {
+                        failing: d.failing,
+                        prefix: d.prefix,
+                        states: d.states,
+                    },
+                    configurations,
+                };
+            };
+            let c = c as usize;
+            let lifted = entry_op[c] as usize;
+            bits[lifted / 64] &= !(1 << (lifted % 64));
+            zob ^= zobrist[lifted];
+            state = old;
+            // Unlift: put the return back, then the call, in the reverse order of lifting.
+            let r = matching[c];
+            if r != NIL {
+                let r = r as usize;
+                next[prev[r] as usize] = r as u32;
+                if next[r] != NIL {
+                    prev[next[r] as usize] = r as u32;
+                }
+                ok_remaining += 1;
+            }
+            next[prev[c] as usize] = c as u32;
+            if next[c] != NIL {
+                prev[next[c] as usize] = c as u32;
+            }
+            entry = next[c];
+        }
+    }
+}
