@@ -176,23 +176,15 @@ pub struct TestConfig {
 }
 
 impl TestConfig {
-    /// The address of node `i` (0-based), as the clients and the other nodes reach it.
-    pub fn node_addr(&self, i: usize) -> String {
+    /// The port node `i` (0-based) listens on. Each namespace host has its own address, so
+    /// they share one port; loopback hosts (127.0.0.(10+i)) get ports distinct per cluster
+    /// number, so that parallel loopback tests never meet.
+    pub fn node_port(&self, i: usize) -> u16 {
         match self.network {
-            Network::Namespaces => format!(
-                "192.168.{}.{}:7000",
-                240 + u32::from(self.cluster),
-                10 + i + 1
-            ),
-            Network::Loopback => format!("127.0.0.1:{}", loopback_port(self.cluster, i)),
+            Network::Namespaces => 7000,
+            Network::Loopback => 20_000 + 100 * u16::from(self.cluster) + i as u16,
         }
     }
-}
-
-/// The loopback port of node `i` of cluster `k`: distinct per cluster so that parallel tests
-/// never meet.
-pub fn loopback_port(cluster: u8, i: usize) -> u16 {
-    20_000 + 100 * u16::from(cluster) + i as u16
 }
 
 /// Why the flags do not make a test. The message is shown as is, after `schism: `.
@@ -459,7 +451,7 @@ mod tests {
         assert_eq!(cfg.network, Network::Loopback);
         assert_eq!(cfg.unsupported_faults, BTreeSet::from([Fault::Partition]));
         assert_eq!(cfg.consistency_models, ["strict-serializable"]);
-        assert_eq!(cfg.node_addr(1), "127.0.0.1:20001");
+        assert_eq!(cfg.node_port(1), 20001);
     }
 
     #[test]

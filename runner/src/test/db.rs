@@ -12,20 +12,22 @@ use tokio::time::Instant;
 use crate::test::config::TestConfig;
 
 /// The arguments of node `i`'s `mmkv` command line.
-pub fn mmkv_args(cfg: &TestConfig, i: usize, data_dir: &Path) -> Vec<String> {
-    let peers: Vec<String> = cfg
-        .nodes
+///
+/// `addrs` holds every node's (name, `IP:PORT`), in order.
+pub fn mmkv_args(
+    cfg: &TestConfig,
+    i: usize,
+    addrs: &[(String, String)],
+    data_dir: &Path,
+) -> Vec<String> {
+    let peers: Vec<String> = addrs
         .iter()
         .enumerate()
         .filter(|&(j, _)| j != i)
-        .map(|(j, name)| format!("{name}={}", cfg.node_addr(j)))
+        .map(|(_, (name, addr))| format!("{name}={addr}"))
         .collect();
-    let mut args = vec![
-        "--id".to_string(),
-        cfg.nodes.get(i).cloned().unwrap_or_default(),
-        "--listen".to_string(),
-        cfg.node_addr(i),
-    ];
+    let (name, addr) = addrs.get(i).cloned().unwrap_or_default();
+    let mut args = vec!["--id".to_string(), name, "--listen".to_string(), addr];
     if !peers.is_empty() {
         args.push("--peers".to_string());
         args.push(peers.join(","));
@@ -101,9 +103,12 @@ mod tests {
         let mut args = args;
         args.mmkv_bin = Some("mmkv".into());
         let cfg = resolve(&args, &env).unwrap();
+        let addrs: Vec<(String, String)> = (0..3)
+            .map(|i| (format!("n{}", i + 1), format!("127.0.0.{}:{}", 11 + i, cfg.node_port(i))))
+            .collect();
         assert_eq!(
-            mmkv_args(&cfg, 1, Path::new("/d")).join(" "),
-            "--id n2 --listen 127.0.0.1:20201 --peers n1=127.0.0.1:20200,n3=127.0.0.1:20202 \
+            mmkv_args(&cfg, 1, &addrs, Path::new("/d")).join(" "),
+            "--id n2 --listen 127.0.0.12:20201 --peers n1=127.0.0.11:20200,n3=127.0.0.13:20202 \
              --replication lww --data-dir /d"
         );
     }

@@ -166,37 +166,47 @@ pub struct RunOutcome {
     pub notes: Vec<String>,
 }
 
-/// Starts the cluster, runs the phases, and always stops the nodes.
+/// Starts the cluster, runs the phases, and always heals and tears the cluster down.
 async fn drive(
     cfg: &TestConfig,
     run: &RunDir,
     recorder: Arc<Recorder>,
     interrupted: watch::Receiver<bool>,
 ) -> Result<RunOutcome, Failure> {
-    let mut cluster = cluster::Cluster::start(cfg, run).map_err(Failure::internal);
-    let result = match cluster.as_mut() {
-        Ok(cluster) => phases(cfg, cluster, recorder, interrupted).await,
-        Err(e) => Err(Failure::internal(e.message.clone())),
-    };
-    if let Ok(cluster) = cluster.as_mut() {
-        cluster.stop().await;
+    let cluster = cluster::Cluster::start(cfg, run)
+        .await
+        .map_err(Failure::internal)?;
+    let mut result = phases(cfg, &cluster, recorder.clone(), interrupted).await;
+    // The phases heal on their way out; this heals whatever an error left broken.
+    let heal_errors = cluster.heal_all(&recorder).await;
+    let teardown = cluster.teardown().await;
+    if let Ok(outcome) = result.as_mut() {
+        outcome.notes.extend(heal_errors.into_iter().map(|e| format!("heal failed: {e}")));
+        if let Err(e) = teardown {
+            outcome.notes.push(e);
+        }
     }
     result
 }
 
 async fn phases(
     cfg: &TestConfig,
-    cluster: &mut cluster::Cluster,
+    cluster: &cluster::Cluster,
     recorder: Arc<Recorder>,
     interrupted: watch::Receiver<bool>,
 ) -> Result<RunOutcome, Failure> {
     let mut outcome = RunOutcome::default();
     if cfg.network == config::Network::Loopback {
         outcome.notes.push(
-            "loopback mode: nodes on 127.0.0.1; partitions and packet loss unsupported".into(),
+            "loopback mode: nodes on 127.0.0.x; partitions and packet loss unsupported".into(),
         );
     }
-    let addrs = cluster.addrs();
+    for fault in &cfg.unsupported_faults {
+        outcome
+            .notes
+            .push(format!("fault {fault} is unsupported in loopback mode and was not injected"));
+    }
+    let addrs = cluster.addrs.clone();
     let unhealthy = db::wait_healthy(&addrs, Duration::from_secs(30)).await;
     if !unhealthy.is_empty() {
         return Err(Failure::internal(format!(
@@ -226,25 +236,35 @@ async fn phases(
         progress_stop_rx,
     ));
 
+    let deadline = Instant::now() + Duration::from_secs_f64(cfg.time_limit_s);
     let params = workload::LoadParams {
         concurrency: cfg.concurrency,
         nodes: nodes.clone(),
         seed: cfg.seed,
         rate_per_s: cfg.rate_per_s,
-        deadline: Instant::now() + Duration::from_secs_f64(cfg.time_limit_s),
+        deadline,
         op_deadline: op_timeout + Duration::from_millis(500),
     };
-    let next_process = workload::run_load(
-        client.clone(),
-        generator.clone(),
-        recorder.clone(),
-        params,
-        interrupted.clone(),
-    )
-    .await;
+    let (next_process, nemesis_errors) = tokio::join!(
+        workload::run_load(
+            client.clone(),
+            generator.clone(),
+            recorder.clone(),
+            params,
+            interrupted.clone(),
+        ),
+        cluster::run_nemesis(cluster, cfg, &recorder, &faults, deadline, interrupted.clone()),
+    );
+    outcome
+        .notes
+        .extend(nemesis_errors.into_iter().map(|e| format!("fault failed: {e}")));
 
     let _ = phase_tx.send("heal");
+    let heal_errors = cluster.heal_all(&recorder).await;
     faults.clear_all();
+    outcome
+        .notes
+        .extend(heal_errors.into_iter().map(|e| format!("heal failed: {e}")));
     let unrecovered =
         db::wait_healthy(&addrs, Duration::from_secs_f64(cfg.recovery_timeout_s)).await;
     if !unrecovered.is_empty() {
