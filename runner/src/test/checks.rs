@@ -17,6 +17,8 @@ use serde_json::json;
 pub struct Checked {
     pub validity: Validity,
     pub explanation: serde_json::Value,
+    /// One or a few lines for a person: what was found.
+    pub text: String,
 }
 
 fn time_of(history: &PairedHistory, position: Option<usize>) -> Option<i64> {
@@ -144,8 +146,22 @@ pub fn set_full(history: &PairedHistory) -> Checked {
     } else {
         Validity::Valid
     };
+    let text = format!(
+        "{} adds, {} reads: {} lost, {} stale, {} unexpected, {} recovered, {} never read{}",
+        adds.len(),
+        reads.len(),
+        lost.len(),
+        stale.len(),
+        unexpected.len(),
+        recovered.len(),
+        never_read.len(),
+        lost.first()
+            .map(|l| format!("; e.g. element {} acknowledged, missing from read index {}", l["element"], l["last_absent_read_index"]))
+            .unwrap_or_default()
+    );
     Checked {
         validity,
+        text,
         explanation: json!({
             "attempt_count": adds.len(),
             "ok_adds": adds.values().filter(|a| a.outcome == Outcome::Ok).count(),
@@ -228,8 +244,21 @@ pub fn counter(history: &PairedHistory) -> Checked {
     } else {
         Validity::Valid
     };
+    let text = match errors.first() {
+        None => format!("{} reads within bounds", reads.len()),
+        Some(e) => format!(
+            "{} of {} reads out of bounds; e.g. read index {} saw {}, bounds [{}, {}]",
+            errors.len(),
+            reads.len(),
+            e["read_index"],
+            e["value"],
+            e["lower"],
+            e["upper"]
+        ),
+    };
     Checked {
         validity,
+        text,
         explanation: json!({
             "read_count": reads.len(),
             "acknowledged_total": acked_sums.last().copied().unwrap_or(0),
@@ -271,8 +300,19 @@ pub fn convergence(reads: &BTreeMap<String, BTreeMap<Value, Value>>, nodes: &[St
     } else {
         Validity::Valid
     };
+    let text = match diverged.first() {
+        None if missing.is_empty() => format!("{} nodes agree after the heal", reads.len()),
+        None => format!("no final read from {missing:?}"),
+        Some(d) => format!(
+            "{} keys diverged after the heal; e.g. key {}: {}",
+            diverged.len(),
+            d["key"],
+            d["values"]
+        ),
+    };
     Checked {
         validity,
+        text,
         explanation: json!({
             "nodes_read": reads.keys().collect::<Vec<_>>(),
             "nodes_without_final_read": missing,

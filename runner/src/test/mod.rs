@@ -98,7 +98,7 @@ async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
     );
     if cfg.network == config::Network::Loopback {
         eprintln!(
-            "schism: nodes run on 127.0.0.1 (loopback mode{}); partitions and packet loss are unsupported",
+            "schism: nodes run on 127.0.0.x (loopback mode{}); partitions and packet loss are unsupported",
             if cfg.faults.is_empty() { "" } else { ", not root or --loopback" }
         );
     }

@@ -3,7 +3,8 @@
 //! `nodes/<node>/` (node logs and data), with `store/latest` and `store/<test-name>/latest`
 //! links to the newest run (Jepsen's `store/`).
 //!
-//! The [`Recorder`] gives each operation its index and time under one lock, so that indices
+//! The history is written by `schism_histories::JsonlWriter`, the one writer of the stable
+//! format. The [`Recorder`] gives each operation its index and time under one lock, so that indices
 //! follow real time and times never go backwards, and streams it to `history.jsonl`. The file
 //! is flushed by [`Recorder::flush`], which the harness calls every 100 ms: a harness that
 //! crashes keeps every operation completed before the last flush.
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use schism_histories::{Op, OpType, Process, Value};
+use schism_histories::{JsonlWriter, Op, OpType, Process, Value};
 
 /// A run directory.
 #[derive(Clone, Debug)]
@@ -104,30 +105,6 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
-/// One line of `history.jsonl`, with the field names of DESIGN.md (Jepsen's).
-pub fn op_to_json(op: &Op) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    m.insert("index".into(), op.index.into());
-    m.insert("time".into(), op.time.into());
-    m.insert("type".into(), op.kind.as_str().into());
-    m.insert(
-        "process".into(),
-        match op.process {
-            Process::Client(p) => p.into(),
-            Process::Nemesis => "nemesis".into(),
-        },
-    );
-    m.insert("f".into(), op.f.as_str().into());
-    m.insert("value".into(), op.value.to_json());
-    if let Some(node) = &op.node {
-        m.insert("node".into(), node.as_str().into());
-    }
-    if let Some(error) = &op.error {
-        m.insert("error".into(), error.to_json());
-    }
-    serde_json::Value::Object(m)
-}
-
 /// Counts of completed client operations, for the progress line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -139,7 +116,7 @@ pub struct Counts {
 struct Inner {
     next_index: u64,
     last_time: i64,
-    out: Option<BufWriter<Box<dyn Write + Send>>>,
+    out: Option<JsonlWriter<BufWriter<Box<dyn Write + Send>>>>,
     /// The history so far, kept for the checkers when asked.
     ops: Option<Vec<Op>>,
     counts: Counts,
@@ -161,7 +138,7 @@ impl Recorder {
             inner: Mutex::new(Inner {
                 next_index: 0,
                 last_time: 0,
-                out: out.map(|w| BufWriter::with_capacity(1 << 16, w)),
+                out: out.map(|w| JsonlWriter::new(BufWriter::with_capacity(1 << 16, w))),
                 ops: keep.then(Vec::new),
                 counts: Counts::default(),
                 error: None,
@@ -200,10 +177,7 @@ impl Recorder {
         }
         if inner.error.is_none() {
             if let Some(out) = inner.out.as_mut() {
-                let line = op_to_json(&op);
-                let written = serde_json::to_writer(&mut *out, &line)
-                    .map_err(io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"));
+                let written = out.write_op(&op);
                 if let Err(e) = written {
                     inner.error = Some(format!("failed to write the history: {e}"));
                 }
