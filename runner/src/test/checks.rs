@@ -156,7 +156,10 @@ pub fn set_full(history: &PairedHistory) -> Checked {
         recovered.len(),
         never_read.len(),
         lost.first()
-            .map(|l| format!("; e.g. element {} acknowledged, missing from read index {}", l["element"], l["last_absent_read_index"]))
+            .map(|l| format!(
+                "; e.g. element {} acknowledged, missing from read index {}",
+                l["element"], l["last_absent_read_index"]
+            ))
             .unwrap_or_default()
     );
     Checked {

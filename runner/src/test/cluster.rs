@@ -113,7 +113,11 @@ pub fn fault_kinds(cfg: &TestConfig) -> BTreeSet<FaultKind> {
     cfg.faults
         .iter()
         .filter(|f| !cfg.unsupported_faults.contains(f))
-        .filter_map(|f| FaultKind::ALL.into_iter().find(|k| k.as_str() == f.as_str()))
+        .filter_map(|f| {
+            FaultKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == f.as_str())
+        })
         .collect()
 }
 
@@ -160,7 +164,11 @@ pub async fn run_nemesis(
         return errors;
     }
     let interval_ms = (cfg.nemesis_interval_s * 1000.0).round() as u64;
-    let steps = schedule(&ScheduleConfig::new(kinds, interval_ms), &cfg.nodes, cfg.seed);
+    let steps = schedule(
+        &ScheduleConfig::new(kinds, interval_ms),
+        &cfg.nodes,
+        cfg.seed,
+    );
     let start = Instant::now();
     for step in steps {
         let at = start + Duration::from_millis(step.at_ms);

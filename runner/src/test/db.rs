@@ -104,7 +104,12 @@ mod tests {
         args.mmkv_bin = Some("mmkv".into());
         let cfg = resolve(&args, &env).unwrap();
         let addrs: Vec<(String, String)> = (0..3)
-            .map(|i| (format!("n{}", i + 1), format!("127.0.0.{}:{}", 11 + i, cfg.node_port(i))))
+            .map(|i| {
+                (
+                    format!("n{}", i + 1),
+                    format!("127.0.0.{}:{}", 11 + i, cfg.node_port(i)),
+                )
+            })
             .collect();
         assert_eq!(
             mmkv_args(&cfg, 1, &addrs, Path::new("/d")).join(" "),

@@ -152,6 +152,10 @@ async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
     Ok(results.validity.exit_code())
 }
 
+/// Rounds of final reads, a second apart, before nodes that still disagree are reported as
+/// diverged.
+const FINAL_READ_ROUNDS: usize = 15;
+
 /// What the run learned besides the history.
 #[derive(Debug, Default)]
 pub struct RunOutcome {
@@ -181,7 +185,9 @@ async fn drive(
     let heal_errors = cluster.heal_all(&recorder).await;
     let teardown = cluster.teardown().await;
     if let Ok(outcome) = result.as_mut() {
-        outcome.notes.extend(heal_errors.into_iter().map(|e| format!("heal failed: {e}")));
+        outcome
+            .notes
+            .extend(heal_errors.into_iter().map(|e| format!("heal failed: {e}")));
         if let Err(e) = teardown {
             outcome.notes.push(e);
         }
@@ -202,9 +208,9 @@ async fn phases(
         );
     }
     for fault in &cfg.unsupported_faults {
-        outcome
-            .notes
-            .push(format!("fault {fault} is unsupported in loopback mode and was not injected"));
+        outcome.notes.push(format!(
+            "fault {fault} is unsupported in loopback mode and was not injected"
+        ));
     }
     let addrs = cluster.addrs.clone();
     let unhealthy = db::wait_healthy(&addrs, Duration::from_secs(30)).await;
@@ -253,11 +259,20 @@ async fn phases(
             params,
             interrupted.clone(),
         ),
-        cluster::run_nemesis(cluster, cfg, &recorder, &faults, deadline, interrupted.clone()),
+        cluster::run_nemesis(
+            cluster,
+            cfg,
+            &recorder,
+            &faults,
+            deadline,
+            interrupted.clone()
+        ),
     );
-    outcome
-        .notes
-        .extend(nemesis_errors.into_iter().map(|e| format!("fault failed: {e}")));
+    outcome.notes.extend(
+        nemesis_errors
+            .into_iter()
+            .map(|e| format!("fault failed: {e}")),
+    );
 
     let _ = phase_tx.send("heal");
     let heal_errors = cluster.heal_all(&recorder).await;
@@ -286,6 +301,7 @@ async fn phases(
             next_process,
             op_timeout + Duration::from_millis(500),
             10,
+            FINAL_READ_ROUNDS,
         )
         .await;
     }

@@ -51,13 +51,8 @@ impl Results {
         let mut out = String::new();
         for (name, c) in &self.checkers {
             out.push_str(&format!("  {name:<14} {}\n", c.validity));
-            if c.validity != Validity::Valid {
-                let text = c.explanation.to_string();
-                let short: String = text.chars().take(400).collect();
-                out.push_str(&format!(
-                    "      {short}{}\n",
-                    if text.len() > short.len() { " …" } else { "" }
-                ));
+            for line in c.text.lines().take(12) {
+                out.push_str(&format!("      {line}\n"));
             }
         }
         for note in &self.notes {

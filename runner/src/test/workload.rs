@@ -138,7 +138,11 @@ pub async fn run_load<C: Client>(
 
 /// The final reads: each node's view of every key the workload touched, after the faults
 /// healed. Each read is retried (as a fresh process after an `info`) until it succeeds or
-/// `attempts` run out. Returns node → key → value for the reads that succeeded.
+/// `attempts` run out. Replicas that converge by anti-entropy need a moment after the heal,
+/// so whole rounds of reads are repeated, a second apart, until every node answers the same
+/// or `rounds` run out (every read stays in the history). Returns the last round: node → key
+/// → value for the reads that succeeded.
+#[allow(clippy::too_many_arguments)] // One call site; a struct would only rename these.
 pub async fn final_reads<C: Client>(
     client: &C,
     generator: &Generator,
@@ -147,35 +151,55 @@ pub async fn final_reads<C: Client>(
     first_process: i64,
     op_deadline: Duration,
     attempts: usize,
+    rounds: usize,
 ) -> BTreeMap<String, BTreeMap<Value, Value>> {
     let reads = generator.final_reads();
     let mut process = first_process;
     let mut seen: BTreeMap<String, BTreeMap<Value, Value>> = BTreeMap::new();
-    for (node, name) in nodes.iter().enumerate() {
-        for op in &reads {
-            for attempt in 0..attempts {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                let done = perform(client, recorder, process, node, name, op, op_deadline).await;
-                if done.kind == OpType::Info {
-                    process += 1;
-                }
-                if done.kind == OpType::Ok {
-                    let (key, value) = match generator.workload() {
-                        Workload::Register => match done.value.as_list() {
-                            Some([k, v]) => (k.clone(), v.clone()),
-                            _ => continue,
-                        },
-                        _ => (Value::Int(SET_KEY), done.value),
-                    };
-                    seen.entry(name.to_string()).or_default().insert(key, value);
-                    break;
+    for round in 0..rounds.max(1) {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        seen.clear();
+        for (node, name) in nodes.iter().enumerate() {
+            for op in &reads {
+                for attempt in 0..attempts {
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    let done =
+                        perform(client, recorder, process, node, name, op, op_deadline).await;
+                    if done.kind == OpType::Info {
+                        process += 1;
+                    }
+                    if done.kind == OpType::Ok {
+                        let (key, value) = match generator.workload() {
+                            Workload::Register => match done.value.as_list() {
+                                Some([k, v]) => (k.clone(), v.clone()),
+                                _ => continue,
+                            },
+                            _ => (Value::Int(SET_KEY), done.value),
+                        };
+                        seen.entry(name.to_string()).or_default().insert(key, value);
+                        break;
+                    }
                 }
             }
         }
+        if agree(&seen, nodes.len()) {
+            break;
+        }
     }
     seen
+}
+
+/// Whether all `n` nodes answered and answered alike.
+fn agree(seen: &BTreeMap<String, BTreeMap<Value, Value>>, n: usize) -> bool {
+    let mut views = seen.values();
+    match views.next() {
+        Some(first) => seen.len() == n && views.all(|v| v == first),
+        None => n == 0,
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +300,7 @@ mod tests {
             &nodes,
             10,
             Duration::from_secs(1),
+            3,
             3,
         )
         .await;
