@@ -95,6 +95,76 @@ pub fn txn_of(f: &str, value: &Value) -> Result<Vec<MicroOp>, String> {
     }
 }
 
+/// A borrowed micro-op: what [`MicroOp`] says, without copying the key and value out of the
+/// history. Checkers of million-operation histories read through this, since copying every
+/// read's list would double their memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MicroOpRef<'a> {
+    Read { key: &'a Value, value: &'a Value },
+    Write { key: &'a Value, value: &'a Value },
+    Append { key: &'a Value, value: &'a Value },
+}
+
+impl<'a> MicroOpRef<'a> {
+    pub fn key(&self) -> &'a Value {
+        match *self {
+            MicroOpRef::Read { key, .. }
+            | MicroOpRef::Write { key, .. }
+            | MicroOpRef::Append { key, .. } => key,
+        }
+    }
+
+    pub fn value(&self) -> &'a Value {
+        match *self {
+            MicroOpRef::Read { value, .. }
+            | MicroOpRef::Write { value, .. }
+            | MicroOpRef::Append { value, .. } => value,
+        }
+    }
+
+    /// The micro-op's name as histories spell it: `r`, `w`, `append`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MicroOpRef::Read { .. } => "r",
+            MicroOpRef::Write { .. } => "w",
+            MicroOpRef::Append { .. } => "append",
+        }
+    }
+}
+
+/// Like [`txn_of`], but borrows keys and values from `value`. A single-op `[key value]` value
+/// (`f` of `read`/`write`/`append`) is one micro-op, as in [`txn_of`].
+pub fn txn_ref_of<'a>(f: &str, value: &'a Value) -> Result<Vec<MicroOpRef<'a>>, String> {
+    let single = |make: fn(&'a Value, &'a Value) -> MicroOpRef<'a>| match value.as_list() {
+        Some([key, arg]) => Ok(vec![make(key, arg)]),
+        _ => Err(format!("expected [key value] for {f}, found {value}")),
+    };
+    match f {
+        "read" | "r" => single(|key, value| MicroOpRef::Read { key, value }),
+        "write" | "w" => single(|key, value| MicroOpRef::Write { key, value }),
+        "append" => single(|key, value| MicroOpRef::Append { key, value }),
+        _ => match value.as_list() {
+            Some(items) => items.iter().map(micro_op_ref).collect(),
+            None => Err(format!("expected a list of micro-ops, found {value}")),
+        },
+    }
+}
+
+fn micro_op_ref(value: &Value) -> Result<MicroOpRef<'_>, String> {
+    let Some([name, key, arg]) = value
+        .as_list()
+        .and_then(|items| <&[Value; 3]>::try_from(items).ok())
+    else {
+        return Err(format!("expected a micro-op [f key value], found {value}"));
+    };
+    match name.as_name() {
+        Some("r" | "read") => Ok(MicroOpRef::Read { key, value: arg }),
+        Some("w" | "write") => Ok(MicroOpRef::Write { key, value: arg }),
+        Some("append") => Ok(MicroOpRef::Append { key, value: arg }),
+        _ => Err(format!("unknown micro-op {name} in {value}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +193,26 @@ mod tests {
         ]);
         assert_eq!(txn_of("txn", &edn), txn_of("txn", &json));
         assert_eq!(txn_of("txn", &edn).unwrap()[0].name(), "append");
+    }
+
+    #[test]
+    fn borrowed_micro_ops_read_as_owned_ones() {
+        let v = Value::List(vec![
+            Value::List(vec![kw("append"), Value::Int(3), Value::Int(4)]),
+            Value::List(vec![kw("r"), Value::Int(3), Value::Nil]),
+        ]);
+        let owned = txn_of("txn", &v).unwrap();
+        let borrowed = txn_ref_of("txn", &v).unwrap();
+        assert_eq!(owned.len(), borrowed.len());
+        for (o, b) in owned.iter().zip(&borrowed) {
+            assert_eq!(
+                (o.name(), o.key(), o.value()),
+                (b.name(), b.key(), b.value())
+            );
+        }
+        let single = Value::List(vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(txn_ref_of("write", &single).unwrap()[0].name(), "w");
+        assert!(txn_ref_of("txn", &Value::Int(3)).is_err());
     }
 
     #[test]
