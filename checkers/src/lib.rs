@@ -5,6 +5,7 @@
 //! inconsistent history is a result, not an error. Every `invalid` carries a witness a person
 //! can check by hand against the history file.
 
+pub mod causal;
 pub mod elle;
 pub mod linearizable;
 pub mod txn;

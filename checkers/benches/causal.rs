@@ -1,0 +1,149 @@
+//! Benchmark of the causal checker on generated list-append histories (issue #3 item 6).
+//!
+//! `cargo bench -p schism-checkers --bench causal [-- FILTER]` runs every case whose name
+//! contains FILTER, each in a fresh process (this binary re-executed with `--case NAME`), so
+//! that each peak RSS (`VmHWM`) is its own. Each case prints one line: the time to generate
+//! the history, the time to check it, and the peak RSS after generating and after checking
+//! (the difference is roughly what the checker needs on top of the history).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use schism_checkers::causal::sim::{inject_initial_read, simulate, Delivery, SimOptions, Workload};
+use schism_checkers::causal::{check, CausalOptions};
+
+const CASES: &[&str] = &[
+    "list-100k-causal",
+    "list-100k-anomaly",
+    "list-1m-causal",
+    "list-1m-anomaly",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--case") {
+        match args.get(i + 1) {
+            Some(name) => run_case(name),
+            None => eprintln!("--case needs a name"),
+        }
+        return;
+    }
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("cannot find the benchmark binary");
+        return;
+    };
+    println!(
+        "{:<18} {:>9} {:>5} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}  verdict",
+        "case", "txns", "sess", "chains", "gen s", "check s", "cpu s", "gen MiB", "peak MiB"
+    );
+    for case in CASES.iter().filter(|c| c.contains(&filter)) {
+        match Command::new(&exe).args(["--case", case]).output() {
+            Ok(out) => {
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+                eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            }
+            Err(e) => eprintln!("{case}: cannot run: {e}"),
+        }
+    }
+}
+
+fn run_case(name: &str) {
+    let (transactions, processes) = if name.contains("-1m-") {
+        (1_000_000, 50)
+    } else {
+        (100_000, 20)
+    };
+    let options = SimOptions {
+        seed: 7,
+        workload: Workload::ListAppend,
+        delivery: Delivery::Causal,
+        processes,
+        replicas: 5,
+        transactions,
+        min_ops: 1,
+        max_ops: 8,
+        keys: 300,
+        max_writes_per_key: 32,
+        crash_per_mille: 1,
+        fail_per_mille: 5,
+    };
+    let started = Instant::now();
+    let mut history = simulate(&options);
+    if name.ends_with("-anomaly") {
+        let middle = history.ops.len() / 2;
+        if !inject_initial_read(&mut history, middle) {
+            eprintln!("{name}: nothing to inject");
+        }
+    }
+    let paired = match history.pair() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return;
+        }
+    };
+    let generated = started.elapsed();
+    let generated_hwm = vm_hwm_mib();
+    let started = Instant::now();
+    let cpu_before = cpu_seconds();
+    let result = check(
+        &paired,
+        &CausalOptions {
+            time_limit: Duration::from_secs(600),
+            ..CausalOptions::default()
+        },
+    );
+    let checked = started.elapsed();
+    let checked_cpu = cpu_seconds() - cpu_before;
+    let counts: Vec<String> = result
+        .stats
+        .anomaly_counts
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
+    println!(
+        "{:<18} {:>9} {:>5} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>10.0} {:>10.0}  {} {}",
+        name,
+        result.stats.transactions,
+        result.stats.sessions,
+        result.stats.chains,
+        generated.as_secs_f64(),
+        checked.as_secs_f64(),
+        checked_cpu,
+        generated_hwm,
+        vm_hwm_mib(),
+        result.validity,
+        counts.join(" ")
+    );
+}
+
+/// The peak resident set size of this process, in MiB.
+fn vm_hwm_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// User plus system CPU time of this process, in seconds (from `/proc/self/stat`, assuming
+/// the usual 100 clock ticks per second). Other processes share the machine, so wall time
+/// alone can mislead.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
