@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use schism_checkers::elle::ConsistencyModel;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::TestArgs;
@@ -253,22 +254,6 @@ fn parse_concurrency(text: &str, nodes: usize) -> Result<usize, ConfigError> {
     Ok(n)
 }
 
-/// The valid consistency model names of the transactional checkers (Elle's).
-pub const CONSISTENCY_MODELS: [&str; 12] = [
-    "read-uncommitted",
-    "read-committed",
-    "monotonic-atomic-view",
-    "cursor-stability",
-    "repeatable-read",
-    "snapshot-isolation",
-    "update-serializable",
-    "serializable",
-    "strong-session-snapshot-isolation",
-    "strong-session-serializable",
-    "strong-snapshot-isolation",
-    "strict-serializable",
-];
-
 /// Turns the raw flags into a validated configuration.
 pub fn resolve(args: &TestArgs, env: &Env) -> Result<TestConfig, ConfigError> {
     if args.db != "mmkv" {
@@ -341,14 +326,11 @@ pub fn resolve(args: &TestArgs, env: &Env) -> Result<TestConfig, ConfigError> {
     }
     let mut consistency_models = Vec::new();
     for m in &args.consistency_models {
-        if !CONSISTENCY_MODELS.contains(&m.as_str()) {
-            return err(format!(
-                "unknown consistency model {m:?}; valid: {}",
-                CONSISTENCY_MODELS.join(", ")
-            ));
-        }
-        if !consistency_models.contains(m) {
-            consistency_models.push(m.clone());
+        // Elle's parser knows the names and their aliases; the canonical name is kept.
+        let model = ConsistencyModel::parse(m).map_err(ConfigError)?;
+        let name = model.name().to_string();
+        if !consistency_models.contains(&name) {
+            consistency_models.push(name);
         }
     }
     if consistency_models.is_empty() {

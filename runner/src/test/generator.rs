@@ -5,6 +5,7 @@
 //! the values drawn depend only on the seed and on the process; the state shared between
 //! processes (unique values, the current keys) sits behind atomics and one short mutex.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -38,8 +39,6 @@ const REGISTER_KEYS: usize = 4;
 /// Operations on a register key before it is retired for a fresh one, which keeps each key's
 /// history small enough for the linearizability search.
 const REGISTER_OPS_PER_KEY: i64 = 200;
-/// Register values are drawn from a small range, so that compare-and-sets often succeed.
-const REGISTER_VALUES: i64 = 5;
 /// Keys in use at once by the transactional workloads.
 const TXN_KEYS: usize = 8;
 /// Writes to a transactional key before it is retired (Elle's max-writes-per-key).
@@ -59,6 +58,10 @@ pub struct Generator {
     ops: AtomicI64,
     /// Transactional workloads: the active keys and the writes each has had.
     txn_keys: Mutex<TxnKeys>,
+    /// Register workload: the last value each key was asked to take, which the next
+    /// compare-and-set expects, so that compare-and-sets often succeed although every value
+    /// written is unique (unique values let the causal checker see what each read read from).
+    last_register_value: Mutex<BTreeMap<i64, i64>>,
 }
 
 #[derive(Debug)]
@@ -77,6 +80,7 @@ impl Generator {
                 active: (0..TXN_KEYS as i64).map(|k| (k, 0)).collect(),
                 next_key: TXN_KEYS as i64,
             }),
+            last_register_value: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -99,23 +103,22 @@ impl Generator {
                     0 | 1 => {
                         Invocation::new("read", Value::List(vec![Value::Int(key), Value::Nil]))
                     }
-                    2 => Invocation::new(
-                        "write",
-                        Value::List(vec![
-                            Value::Int(key),
-                            Value::Int(rng.random_range(0..REGISTER_VALUES)),
-                        ]),
-                    ),
-                    _ => Invocation::new(
-                        "cas",
-                        Value::List(vec![
-                            Value::Int(key),
+                    2 => {
+                        let v = self.unique();
+                        self.set_register_value(key, v);
+                        Invocation::new("write", Value::List(vec![Value::Int(key), Value::Int(v)]))
+                    }
+                    _ => {
+                        let to = self.unique();
+                        let from = self.set_register_value(key, to);
+                        Invocation::new(
+                            "cas",
                             Value::List(vec![
-                                Value::Int(rng.random_range(0..REGISTER_VALUES)),
-                                Value::Int(rng.random_range(0..REGISTER_VALUES)),
+                                Value::Int(key),
+                                Value::List(vec![from.map_or(Value::Nil, Value::Int), Value::Int(to)]),
                             ]),
-                        ]),
-                    ),
+                        )
+                    }
                 }
             }
             Workload::ListAppend | Workload::RwRegister => {
@@ -160,6 +163,15 @@ impl Generator {
                 }
             }
         }
+    }
+
+    /// Remembers `v` as `key`'s latest value and returns the one before.
+    fn set_register_value(&self, key: i64, v: i64) -> Option<i64> {
+        let mut last = self
+            .last_register_value
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.insert(key, v)
     }
 
     fn txn_key(&self, rng: &mut ChaCha8Rng) -> i64 {

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schism_checkers::causal::{self, CausalOptions};
+use schism_checkers::elle::{self, ConsistencyModel, ElleOptions};
 use schism_checkers::linearizable::{self, LinearOptions, Model};
 use schism_checkers::Validity;
-use schism_histories::PairedHistory;
+use schism_histories::{History, Op, PairedHistory, Value};
 use serde_json::json;
 
 use crate::test::checks::{self, Checked};
@@ -63,15 +65,6 @@ impl Results {
     }
 }
 
-fn unavailable(what: &str) -> Checked {
-    let reason = format!("the {what} checker is not in this build");
-    Checked {
-        validity: Validity::Unknown,
-        explanation: json!({ "reason": reason }),
-        text: reason,
-    }
-}
-
 /// Seconds each search-based checker may take before it answers unknown.
 const CHECK_TIME_LIMIT: Duration = Duration::from_secs(120);
 
@@ -88,6 +81,89 @@ fn linearizable(history: &PairedHistory) -> Checked {
     }
 }
 
+/// Causal consistency of the register workload. The causal checker knows reads and writes;
+/// a compare-and-set `[k [from to]]` is the transaction that reads `from` and writes `to`
+/// (a failed one did nothing and is dropped by the checker, an `info` one's read is ignored).
+fn causal_registers(history: &PairedHistory) -> Checked {
+    let ops: Vec<Op> = history
+        .history()
+        .ops
+        .iter()
+        .map(|op| match (op.f.as_str(), op.value.as_list()) {
+            ("cas", Some([key, Value::List(args)])) => {
+                let (from, to) = match args.as_slice() {
+                    [from, to, ..] => (from.clone(), to.clone()),
+                    _ => (Value::Nil, Value::Nil),
+                };
+                let micro = |f: &str, v: Value| Value::List(vec![Value::Str(f.into()), key.clone(), v]);
+                let mut txn = op.clone();
+                txn.f = "txn".into();
+                txn.value = Value::List(vec![micro("r", from), micro("w", to)]);
+                txn
+            }
+            _ => op.clone(),
+        })
+        .collect();
+    let transformed = History {
+        source_name: history.source_name().to_string(),
+        ops,
+    };
+    match transformed.pair() {
+        Ok(paired) => from_causal(&causal::check(&paired, &causal_options())),
+        Err(e) => error_result("causal", &e.to_string()),
+    }
+}
+
+fn causal_options() -> CausalOptions {
+    CausalOptions {
+        time_limit: CHECK_TIME_LIMIT,
+        ..CausalOptions::default()
+    }
+}
+
+fn from_causal(result: &causal::CausalResult) -> Checked {
+    Checked {
+        validity: result.validity,
+        explanation: result.to_json(),
+        text: result.explain(),
+    }
+}
+
+fn error_result(what: &str, message: &str) -> Checked {
+    let reason = format!("the {what} checker could not read the history: {message}");
+    Checked {
+        validity: Validity::Unknown,
+        explanation: json!({ "reason": reason }),
+        text: reason,
+    }
+}
+
+/// Elle's checker of list-append or rw-register transactions, at the configured models.
+fn elle_check(cfg: &TestConfig, history: &PairedHistory) -> Checked {
+    let workload = if cfg.workload == Workload::ListAppend {
+        elle::Workload::ListAppend
+    } else {
+        elle::Workload::RwRegister
+    };
+    let options = ElleOptions {
+        workload,
+        consistency_models: cfg
+            .consistency_models
+            .iter()
+            .filter_map(|m| ConsistencyModel::parse(m).ok())
+            .collect(),
+        time_limit: CHECK_TIME_LIMIT,
+    };
+    match elle::check(history, &options) {
+        Ok(result) => Checked {
+            validity: result.valid,
+            explanation: result.to_json(),
+            text: result.explain(),
+        },
+        Err(e) => error_result("elle", &e.to_string()),
+    }
+}
+
 /// Runs the checkers of the configured workload.
 pub fn check(
     cfg: &TestConfig,
@@ -99,10 +175,14 @@ pub fn check(
     match cfg.workload {
         Workload::Register => {
             checkers.insert("linearizable".to_string(), linearizable(history));
-            checkers.insert("causal".to_string(), unavailable("causal"));
+            checkers.insert("causal".to_string(), causal_registers(history));
         }
         Workload::ListAppend | Workload::RwRegister => {
-            checkers.insert("elle".to_string(), unavailable("elle"));
+            checkers.insert("elle".to_string(), elle_check(cfg, history));
+            checkers.insert(
+                "causal".to_string(),
+                from_causal(&causal::check(history, &causal_options())),
+            );
         }
         Workload::Set => {
             checkers.insert("set-full".to_string(), checks::set_full(history));
