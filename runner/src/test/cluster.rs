@@ -4,7 +4,7 @@
 //! `--nemesis-interval`, each fault recorded in the history; everything is healed at the end,
 //! on error and on interruption, and the cluster is torn down (processes killed by PID).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub struct Cluster {
     pub local: Arc<LocalCluster>,
     /// (name, `IP:PORT`) of every node, in order.
     pub addrs: Vec<(String, String)>,
+    /// The PID each node started with (restarts after a kill are in the history's `start`
+    /// operations).
+    pub pids: BTreeMap<String, u32>,
     pub nemesis: Mutex<Nemesis<LocalCluster>>,
 }
 
@@ -42,11 +45,16 @@ impl Cluster {
         let local = Arc::new(local);
         let cluster = Cluster {
             addrs: Vec::new(),
+            pids: BTreeMap::new(),
             nemesis: Mutex::new(Nemesis::new(local.clone())),
             local,
         };
         match cluster.spawn_nodes(cfg, run).await {
-            Ok(addrs) => Ok(Cluster { addrs, ..cluster }),
+            Ok((addrs, pids)) => Ok(Cluster {
+                addrs,
+                pids,
+                ..cluster
+            }),
             Err(e) => {
                 let _ = cluster.local.teardown().await;
                 Err(e)
@@ -58,8 +66,9 @@ impl Cluster {
         &self,
         cfg: &TestConfig,
         run: &RunDir,
-    ) -> Result<Vec<(String, String)>, String> {
+    ) -> Result<(Vec<(String, String)>, BTreeMap<String, u32>), String> {
         let mut addrs = Vec::new();
+        let mut pids = BTreeMap::new();
         for (i, name) in cfg.nodes.iter().enumerate() {
             let ip = self
                 .local
@@ -81,12 +90,14 @@ impl Cluster {
                 stderr: Some(dir.join("stderr.log")),
                 ..spec
             };
-            self.local
+            let pid = self
+                .local
                 .spawn(name, spec)
                 .await
                 .map_err(|e| format!("failed to start {name}: {e}"))?;
+            pids.insert(name.clone(), pid);
         }
-        Ok(addrs)
+        Ok((addrs, pids))
     }
 
     /// Undoes every fault in force, recording the heals; returns the errors of heals that

@@ -115,7 +115,10 @@ impl Generator {
                             "cas",
                             Value::List(vec![
                                 Value::Int(key),
-                                Value::List(vec![from.map_or(Value::Nil, Value::Int), Value::Int(to)]),
+                                Value::List(vec![
+                                    from.map_or(Value::Nil, Value::Int),
+                                    Value::Int(to),
+                                ]),
                             ]),
                         )
                     }

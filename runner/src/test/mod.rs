@@ -168,6 +168,8 @@ pub struct RunOutcome {
     pub unrecovered: Vec<String>,
     /// Things a reader of the results should know (loopback mode, skipped phases).
     pub notes: Vec<String>,
+    /// The PID each node started with.
+    pub node_pids: std::collections::BTreeMap<String, u32>,
 }
 
 /// Starts the cluster, runs the phases, and always heals and tears the cluster down.
@@ -201,7 +203,10 @@ async fn phases(
     recorder: Arc<Recorder>,
     interrupted: watch::Receiver<bool>,
 ) -> Result<RunOutcome, Failure> {
-    let mut outcome = RunOutcome::default();
+    let mut outcome = RunOutcome {
+        node_pids: cluster.pids.clone(),
+        ..RunOutcome::default()
+    };
     if cfg.network == config::Network::Loopback {
         outcome.notes.push(
             "loopback mode: nodes on 127.0.0.x; partitions and packet loss unsupported".into(),

@@ -9,7 +9,7 @@ use schism_checkers::causal::{self, CausalOptions};
 use schism_checkers::elle::{self, ConsistencyModel, ElleOptions};
 use schism_checkers::linearizable::{self, LinearOptions, Model};
 use schism_checkers::Validity;
-use schism_histories::{History, Op, PairedHistory, Value};
+use schism_histories::{History, PairedHistory, Value};
 use serde_json::json;
 
 use crate::test::checks::{self, Checked};
@@ -30,6 +30,7 @@ pub struct Results {
     pub notes: Vec<String>,
     pub unsupported_faults: Vec<String>,
     pub op_count: usize,
+    pub node_pids: BTreeMap<String, u32>,
 }
 
 impl Results {
@@ -45,6 +46,7 @@ impl Results {
             "unsupported_faults": self.unsupported_faults,
             "notes": self.notes,
             "history_op_count": self.op_count,
+            "node_pids": self.node_pids,
         })
     }
 
@@ -81,29 +83,62 @@ fn linearizable(history: &PairedHistory) -> Checked {
     }
 }
 
-/// Causal consistency of the register workload. The causal checker knows reads and writes;
-/// a compare-and-set `[k [from to]]` is the transaction that reads `from` and writes `to`
-/// (a failed one did nothing and is dropped by the checker, an `info` one's read is ignored).
+/// Causal consistency of the register workload. The causal checker knows reads and writes,
+/// so two kinds of operation are restated as the transactions they are:
+///
+/// - a compare-and-set `[k [from to]]` reads `from` and writes `to` (a failed one did nothing
+///   and is dropped by the checker; an `info` one's read is ignored);
+/// - a read of a multi-value register (mmkv's CRDT) that returned `{"siblings": [a, b]}` saw
+///   both concurrent writes, so it is a transaction reading `a` and reading `b`.
 fn causal_registers(history: &PairedHistory) -> Checked {
-    let ops: Vec<Op> = history
-        .history()
-        .ops
-        .iter()
-        .map(|op| match (op.f.as_str(), op.value.as_list()) {
-            ("cas", Some([key, Value::List(args)])) => {
-                let (from, to) = match args.as_slice() {
-                    [from, to, ..] => (from.clone(), to.clone()),
-                    _ => (Value::Nil, Value::Nil),
-                };
-                let micro = |f: &str, v: Value| Value::List(vec![Value::Str(f.into()), key.clone(), v]);
-                let mut txn = op.clone();
-                txn.f = "txn".into();
-                txn.value = Value::List(vec![micro("r", from), micro("w", to)]);
-                txn
+    let mut ops = history.history().ops.clone();
+    let micro =
+        |f: &str, key: &Value, v: Value| Value::List(vec![Value::Str(f.into()), key.clone(), v]);
+    for pair in history.pairs() {
+        let inv = history.invocation(pair);
+        let Some([key, arg]) = inv.value.as_list() else {
+            continue;
+        };
+        let (invoked, completed) = match (inv.f.as_str(), arg) {
+            ("cas", Value::List(args)) => {
+                let from = args.first().cloned().unwrap_or_default();
+                let to = args.get(1).cloned().unwrap_or_default();
+                let txn = Value::List(vec![micro("r", key, from), micro("w", key, to)]);
+                (txn.clone(), Some(txn))
             }
-            _ => op.clone(),
-        })
-        .collect();
+            ("read", _) => {
+                let siblings = history
+                    .completion(pair)
+                    .and_then(|done| done.value.as_list())
+                    .and_then(|v| v.get(1))
+                    .and_then(|v| v.get("siblings"))
+                    .and_then(Value::as_list);
+                let Some(siblings) = siblings else {
+                    continue;
+                };
+                (
+                    Value::List(vec![micro("r", key, Value::Nil)]),
+                    Some(Value::List(
+                        siblings
+                            .iter()
+                            .map(|v| micro("r", key, v.clone()))
+                            .collect(),
+                    )),
+                )
+            }
+            _ => continue,
+        };
+        if let Some(op) = ops.get_mut(pair.invoke) {
+            op.f = "txn".into();
+            op.value = invoked;
+        }
+        if let (Some(i), Some(value)) = (pair.complete, completed) {
+            if let Some(op) = ops.get_mut(i) {
+                op.f = "txn".into();
+                op.value = value;
+            }
+        }
+    }
     let transformed = History {
         source_name: history.source_name().to_string(),
         ops,
@@ -216,5 +251,6 @@ pub fn check(
             .map(|f| f.as_str().to_string())
             .collect(),
         op_count: history.history().ops.len(),
+        node_pids: outcome.node_pids.clone(),
     }
 }
