@@ -1,0 +1,180 @@
+//! End to end: `schism test` against local mmkv clusters in network namespaces, with real
+//! faults and real checkers, asserting each replication strategy's expected verdict — and that
+//! every run cleans up after itself. Needs root; see `schism_e2e::have_root`.
+//!
+//! Each test uses its own cluster number, so they run in parallel.
+
+use schism_e2e::{assert_clean, have_root, schism_test};
+
+/// Seconds of load per test.
+const LOAD_S: u64 = 15;
+
+#[test]
+fn raft_register_under_partitions_and_kills_is_linearizable() {
+    if !have_root("raft_register_under_partitions_and_kills_is_linearizable") {
+        return;
+    }
+    let k = 10;
+    let run = schism_test(
+        k,
+        LOAD_S,
+        &[
+            "--replication",
+            "raft",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition,kill",
+            "--nemesis-interval",
+            "3",
+            "--nodes",
+            "3",
+            "--seed",
+            "1",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("linearizable"), "valid", "{}", run.context());
+    assert_eq!(run.validity("causal"), "valid", "{}", run.context());
+    assert_eq!(run.exit_code, 0, "{}", run.context());
+    assert_clean(k, &run);
+}
+
+#[test]
+fn raft_list_append_under_partitions_and_kills_is_strict_serializable() {
+    if !have_root("raft_list_append_under_partitions_and_kills_is_strict_serializable") {
+        return;
+    }
+    let k = 11;
+    let run = schism_test(
+        k,
+        LOAD_S,
+        &[
+            "--replication",
+            "raft",
+            "--workload",
+            "list-append",
+            "--nemesis",
+            "partition,kill",
+            "--nemesis-interval",
+            "3",
+            "--nodes",
+            "3",
+            "--seed",
+            "2",
+            "--consistency-models",
+            "strict-serializable",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("elle"), "valid", "{}", run.context());
+    assert_eq!(run.exit_code, 0, "{}", run.context());
+    assert_clean(k, &run);
+}
+
+#[test]
+fn lww_register_under_clock_bumps_and_partitions_is_not_linearizable() {
+    if !have_root("lww_register_under_clock_bumps_and_partitions_is_not_linearizable") {
+        return;
+    }
+    let k = 12;
+    let run = schism_test(
+        k,
+        LOAD_S,
+        &[
+            "--replication",
+            "lww",
+            "--workload",
+            "register",
+            "--nemesis",
+            "clock,partition",
+            "--nemesis-interval",
+            "2",
+            "--nodes",
+            "3",
+            "--seed",
+            "3",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("linearizable"), "invalid", "{}", run.context());
+    let witness = &run.explanation("linearizable")["witness"];
+    assert!(
+        !witness.is_null(),
+        "an invalid verdict carries a witness\n{}",
+        run.context()
+    );
+    assert_eq!(run.exit_code, 1, "{}", run.context());
+    assert_clean(k, &run);
+}
+
+#[test]
+fn lww_set_under_clock_bumps_and_partitions_loses_acknowledged_elements() {
+    if !have_root("lww_set_under_clock_bumps_and_partitions_loses_acknowledged_elements") {
+        return;
+    }
+    let k = 13;
+    let run = schism_test(
+        k,
+        LOAD_S,
+        &[
+            "--replication",
+            "lww",
+            "--workload",
+            "set",
+            "--nemesis",
+            "clock,partition",
+            "--nemesis-interval",
+            "2",
+            "--nodes",
+            "3",
+            "--seed",
+            "4",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("set-full"), "invalid", "{}", run.context());
+    let lost = run.explanation("set-full")["lost_count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        lost > 0,
+        "acknowledged elements were lost\n{}",
+        run.context()
+    );
+    assert_eq!(run.exit_code, 1, "{}", run.context());
+    assert_clean(k, &run);
+}
+
+#[test]
+fn crdt_register_under_partitions_is_causal_and_converges_but_is_not_linearizable() {
+    if !have_root("crdt_register_under_partitions_is_causal_and_converges_but_is_not_linearizable")
+    {
+        return;
+    }
+    let k = 14;
+    let run = schism_test(
+        k,
+        LOAD_S,
+        &[
+            "--replication",
+            "crdt",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "3",
+            "--nodes",
+            "3",
+            "--seed",
+            "5",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("causal"), "valid", "{}", run.context());
+    assert_eq!(run.validity("convergence"), "valid", "{}", run.context());
+    assert_eq!(run.validity("linearizable"), "invalid", "{}", run.context());
+    assert_eq!(run.exit_code, 1, "{}", run.context());
+    assert_clean(k, &run);
+}
