@@ -147,6 +147,10 @@ async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
         .map_err(|e| internal("serialize results.json", &e))?;
     run.write_atomic("results.json", &json)
         .map_err(|e| internal("write results.json", &e))?;
+    if let Some(junit) = &cfg.junit {
+        store::write_atomic(junit, results.junit_xml().as_bytes())
+            .map_err(|e| internal(&format!("write {}", junit.display()), &e))?;
+    }
     eprint!("{}", results.summary());
     println!("{}", run.path.display());
     Ok(results.validity.exit_code())

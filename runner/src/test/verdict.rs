@@ -50,6 +50,47 @@ impl Results {
         })
     }
 
+    /// A JUnit XML summary for CI systems: one test case per checker, failed when invalid,
+    /// skipped when unknown.
+    pub fn junit_xml(&self) -> String {
+        let failures = self
+            .checkers
+            .values()
+            .filter(|c| c.validity == Validity::Invalid)
+            .count();
+        let skipped = self
+            .checkers
+            .values()
+            .filter(|c| c.validity == Validity::Unknown)
+            .count();
+        let mut out = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+            xml_escape(&self.test),
+            self.checkers.len()
+        );
+        for (name, c) in &self.checkers {
+            out.push_str(&format!(
+                "  <testcase classname=\"{}\" name=\"{}\">",
+                xml_escape(&self.test),
+                xml_escape(name)
+            ));
+            match c.validity {
+                Validity::Valid => {}
+                Validity::Invalid => out.push_str(&format!(
+                    "<failure message=\"invalid\">{}</failure>",
+                    xml_escape(&c.text)
+                )),
+                Validity::Unknown => out.push_str(&format!(
+                    "<skipped message=\"unknown: {}\"/>",
+                    xml_escape(c.text.lines().next().unwrap_or_default())
+                )),
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("</testsuite>\n");
+        out
+    }
+
     /// The summary printed on stderr at the end of a run.
     pub fn summary(&self) -> String {
         let mut out = String::new();
@@ -65,6 +106,22 @@ impl Results {
         out.push_str(&format!("{}: {}\n", self.test, self.validity));
         out
     }
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Seconds each search-based checker may take before it answers unknown.
@@ -252,5 +309,107 @@ pub fn check(
             .collect(),
         op_count: history.history().ops.len(),
         node_pids: outcome.node_pids.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use schism_histories::{Op, OpType, Process};
+    use serde_json::json;
+
+    use super::*;
+
+    fn history(lines: &[(i64, &str, &str, serde_json::Value)]) -> PairedHistory {
+        let ops = lines
+            .iter()
+            .map(|(p, kind, f, v)| {
+                Op::new(
+                    OpType::parse(kind).unwrap(),
+                    Process::Client(*p),
+                    f,
+                    Value::from_json(v),
+                )
+            })
+            .collect();
+        History::new(ops).pair().unwrap()
+    }
+
+    #[test]
+    fn register_histories_are_restated_for_the_causal_checker() {
+        let cases = [
+            // A process reads the initial value after its own compare-and-set.
+            (
+                vec![
+                    (0, "invoke", "cas", json!([0, [null, 1]])),
+                    (0, "ok", "cas", json!([0, [null, 1]])),
+                    (0, "invoke", "read", json!([0, null])),
+                    (0, "ok", "read", json!([0, null])),
+                ],
+                Validity::Invalid,
+            ),
+            // A multi-value register read sees two concurrent writes at once.
+            (
+                vec![
+                    (0, "invoke", "write", json!([0, 1])),
+                    (1, "invoke", "write", json!([0, 2])),
+                    (0, "ok", "write", json!([0, 1])),
+                    (1, "ok", "write", json!([0, 2])),
+                    (2, "invoke", "read", json!([0, null])),
+                    (2, "ok", "read", json!([0, {"siblings": [1, 2]}])),
+                ],
+                Validity::Valid,
+            ),
+            // After reading the siblings, reading one of them alone went back in time.
+            (
+                vec![
+                    (0, "invoke", "write", json!([0, 1])),
+                    (0, "ok", "write", json!([0, 1])),
+                    (0, "invoke", "write", json!([0, 2])),
+                    (0, "ok", "write", json!([0, 2])),
+                    (2, "invoke", "read", json!([0, null])),
+                    (2, "ok", "read", json!([0, 2])),
+                    (2, "invoke", "read", json!([0, null])),
+                    (2, "ok", "read", json!([0, 1])),
+                ],
+                Validity::Invalid,
+            ),
+        ];
+        for (lines, expected) in cases {
+            let result = causal_registers(&history(&lines));
+            assert_eq!(result.validity, expected, "{}", result.text);
+        }
+    }
+
+    #[test]
+    fn junit_marks_invalid_as_failed_and_escapes_text() {
+        let checked = |validity, text: &str| Checked {
+            validity,
+            explanation: json!({}),
+            text: text.to_string(),
+        };
+        let results = Results {
+            test: "mmkv-lww-set-none".into(),
+            validity: Validity::Invalid,
+            checkers: BTreeMap::from([
+                ("convergence".to_string(), checked(Validity::Valid, "ok")),
+                (
+                    "set-full".to_string(),
+                    checked(Validity::Invalid, "1 lost <e.g. 3>"),
+                ),
+            ]),
+            interrupted: false,
+            notes: Vec::new(),
+            unsupported_faults: Vec::new(),
+            op_count: 4,
+            node_pids: BTreeMap::new(),
+        };
+        expect_test::expect![[r#"
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuite name="mmkv-lww-set-none" tests="2" failures="1" skipped="0">
+              <testcase classname="mmkv-lww-set-none" name="convergence"></testcase>
+              <testcase classname="mmkv-lww-set-none" name="set-full"><failure message="invalid">1 lost &lt;e.g. 3&gt;</failure></testcase>
+            </testsuite>
+        "#]]
+        .assert_eq(&results.junit_xml());
     }
 }
