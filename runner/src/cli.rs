@@ -24,7 +24,14 @@ pub enum Command {
     /// Serve the run store over HTTP.
     Serve(ServeArgs),
     /// Remove what a killed run left behind: namespaces, firewall rules, node processes.
-    Cleanup,
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Clean only local cluster k (0..15) instead of all of them.
+    #[arg(long)]
+    pub cluster: Option<u8>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //!
 //! - [`cli`]: the raw command line (clap).
 //! - [`check`]: `schism check`, history analysis.
-//! - [`test`]: `schism test`, the harness.
+//! - [`test`](mod@test): `schism test`, the harness.
 //! - [`cleanup`]: `schism cleanup`, removing what killed runs left behind.
 
 pub mod check;
@@ -32,7 +32,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let result = match cli.command {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Test(args) => test::run(&args),
-        cli::Command::Cleanup => cleanup::run(),
+        cli::Command::Cleanup(args) => cleanup::run(&args),
         other => Err(exit::Failure::usage(format!(
             "{} is not available in this build",
             command_name(&other)
@@ -53,6 +53,6 @@ fn command_name(command: &cli::Command) -> &'static str {
         cli::Command::Check(_) => "check",
         cli::Command::Report(_) => "report",
         cli::Command::Serve(_) => "serve",
-        cli::Command::Cleanup => "cleanup",
+        cli::Command::Cleanup(_) => "cleanup",
     }
 }

@@ -222,6 +222,18 @@ fn command_output(argv: &[&str]) -> String {
 /// node process, no libfaketime file of a node, no scratch directory. Then removes the run
 /// store.
 pub fn assert_clean(k: u8, run: &Run) {
+    let pids = run.node_pids();
+    assert!(!pids.is_empty(), "no node PIDs recorded\n{}", run.context());
+    assert_cluster_gone(k, &pids);
+    // Everything held: the run store is only kept for failed tests, to be read.
+    if let Some(store) = run.run_dir.ancestors().nth(2) {
+        let _ = std::fs::remove_dir_all(store);
+    }
+}
+
+/// Asserts that cluster `k` and the node processes `pids` are gone: namespaces, uplink,
+/// firewall rules, processes, libfaketime files, scratch directory.
+pub fn assert_cluster_gone(k: u8, pids: &[u32]) {
     let prefix = format!("sch{k}-");
     let namespaces = command_output(&["ip", "netns", "list"]);
     let left: Vec<&str> = namespaces
@@ -242,9 +254,14 @@ pub fn assert_clean(k: u8, run: &Run) {
         !rules.contains(&subnet),
         "iptables rules for {subnet}0/24 left:\n{rules}"
     );
-    let pids = run.node_pids();
-    assert!(!pids.is_empty(), "no node PIDs recorded\n{}", run.context());
-    for pid in pids {
+    assert_processes_gone(pids);
+    let scratch = std::env::temp_dir().join(format!("schism-sch{k}"));
+    assert!(!scratch.exists(), "{} was left", scratch.display());
+}
+
+/// Asserts that no node process of `pids` runs and none left libfaketime files.
+pub fn assert_processes_gone(pids: &[u32]) {
+    for &pid in pids {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline);
         assert!(
@@ -259,10 +276,56 @@ pub fn assert_clean(k: u8, run: &Run) {
             assert!(!path.exists(), "{} was left", path.display());
         }
     }
-    let scratch = std::env::temp_dir().join(format!("schism-sch{k}"));
-    assert!(!scratch.exists(), "{} was left", scratch.display());
-    // Everything held: the run store is only kept for failed tests, to be read.
-    if let Some(store) = run.run_dir.ancestors().nth(2) {
-        let _ = std::fs::remove_dir_all(store);
+}
+
+/// The PIDs of the processes in cluster `k`'s host namespaces now.
+pub fn namespace_pids(k: u8) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for line in command_output(&["ip", "netns", "list"]).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if name.starts_with(&format!("sch{k}-n")) {
+            pids.extend(
+                command_output(&["ip", "netns", "pids", name])
+                    .lines()
+                    .filter_map(|p| p.trim().parse::<u32>().ok()),
+            );
+        }
     }
+    pids.sort_unstable();
+    pids
+}
+
+/// Starts `schism test` on cluster `k` without waiting for it.
+pub fn spawn_schism_test(k: u8, args: &[&str]) -> Result<(std::process::Child, PathBuf), String> {
+    let bins = binaries()?;
+    let store = std::env::temp_dir().join(format!("schism-e2e-{k}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let child = Command::new(&bins.schism)
+        .arg("test")
+        .args(args)
+        .args(["--cluster", &k.to_string()])
+        .arg("--store")
+        .arg(&store)
+        .arg("--mmkv-bin")
+        .arg(&bins.mmkv)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("failed to run {}: {e}", bins.schism.display()))?;
+    Ok((child, store))
+}
+
+/// Runs `schism ARGS` and returns its exit code and stdout.
+pub fn schism(args: &[&str]) -> Result<(i32, String), String> {
+    let bins = binaries()?;
+    let out = Command::new(&bins.schism)
+        .args(args)
+        .output()
+        .map_err(|e| format!("failed to run {}: {e}", bins.schism.display()))?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }

@@ -4,7 +4,10 @@
 //!
 //! Each test uses its own cluster number, so they run in parallel.
 
-use schism_e2e::{assert_clean, have_root, schism_test};
+use schism_e2e::{
+    assert_clean, assert_cluster_gone, assert_processes_gone, have_root, namespace_pids, schism,
+    schism_test, spawn_schism_test,
+};
 
 /// Seconds of load per test.
 const LOAD_S: u64 = 15;
@@ -177,4 +180,99 @@ fn crdt_register_under_partitions_is_causal_and_converges_but_is_not_linearizabl
     assert_eq!(run.validity("linearizable"), "invalid", "{}", run.context());
     assert_eq!(run.exit_code, 1, "{}", run.context());
     assert_clean(k, &run);
+}
+
+#[test]
+fn a_killed_run_is_removed_by_schism_cleanup() {
+    if !have_root("a_killed_run_is_removed_by_schism_cleanup") {
+        return;
+    }
+    let k = 8;
+    let (mut child, store) = spawn_schism_test(
+        k,
+        &[
+            "--nemesis",
+            "partition,clock",
+            "--nemesis-interval",
+            "1",
+            "--nodes",
+            "3",
+            "--time-limit",
+            "120",
+        ],
+    )
+    .unwrap();
+    // Wait until every node runs and the first faults are in, then kill the harness outright:
+    // it cannot heal, and leaves namespaces, rules, clocks and nodes behind.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut pids = Vec::new();
+    while std::time::Instant::now() < deadline {
+        pids = namespace_pids(k);
+        let history =
+            std::fs::read_to_string(store.join("latest/history.jsonl")).unwrap_or_default();
+        if pids.len() == 3 && history.contains("\"nemesis\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(pids.len(), 3, "the nodes never all started");
+    assert_eq!(
+        namespace_pids(k).len(),
+        3,
+        "the nodes outlive a killed harness"
+    );
+    let (code, out) = schism(&["cleanup", "--cluster", &k.to_string()]).unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("sch{k}-n1")), "{out}");
+    for pid in &pids {
+        assert!(
+            out.contains(&pid.to_string()),
+            "pid {pid} not reported killed: {out}"
+        );
+    }
+    assert_cluster_gone(k, &pids);
+    let (code, out) = schism(&["cleanup", "--cluster", &k.to_string()]).unwrap();
+    assert_eq!(
+        (code, out.trim()),
+        (0, "schism cleanup: nothing to clean up")
+    );
+    let _ = std::fs::remove_dir_all(store);
+}
+
+/// Loopback mode needs no root, so this one runs everywhere.
+#[test]
+fn raft_register_on_loopback_under_kills_is_linearizable() {
+    let k = 9;
+    let run = schism_test(
+        k,
+        10,
+        &[
+            "--loopback",
+            "--replication",
+            "raft",
+            "--workload",
+            "register",
+            "--nemesis",
+            "kill,partition",
+            "--nemesis-interval",
+            "2",
+            "--nodes",
+            "3",
+            "--seed",
+            "6",
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.validity("linearizable"), "valid", "{}", run.context());
+    assert_eq!(run.exit_code, 0, "{}", run.context());
+    assert_eq!(
+        run.results["unsupported_faults"],
+        serde_json::json!(["partition"])
+    );
+    assert_processes_gone(&run.node_pids());
+    if let Some(store) = run.run_dir.ancestors().nth(2) {
+        let _ = std::fs::remove_dir_all(store);
+    }
 }
