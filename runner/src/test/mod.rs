@@ -31,14 +31,13 @@ pub mod workload;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use schism_checkers::Validity;
 use schism_histories::History;
 use smol_str::SmolStr;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::cli::TestArgs;
-use crate::exit::{self, Failure};
+use crate::exit::Failure;
 use config::{Env, TestConfig};
 use store::{Recorder, RunDir};
 
@@ -311,19 +310,11 @@ async fn phases(
             op_timeout + Duration::from_millis(500),
             10,
             FINAL_READ_ROUNDS,
+            Duration::from_secs_f64(cfg.recovery_timeout_s),
         )
         .await;
     }
     let _ = progress_stop_tx.send(true);
     let _ = progress.await;
     Ok(outcome)
-}
-
-/// The exit code of a verdict.
-pub fn exit_code(validity: Validity) -> i32 {
-    match validity {
-        Validity::Valid => exit::VALID,
-        Validity::Invalid => exit::INVALID,
-        Validity::Unknown => exit::UNKNOWN,
-    }
 }

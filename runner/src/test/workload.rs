@@ -140,8 +140,8 @@ pub async fn run_load<C: Client>(
 /// healed. Each read is retried (as a fresh process after an `info`) until it succeeds or
 /// `attempts` run out. Replicas that converge by anti-entropy need a moment after the heal,
 /// so whole rounds of reads are repeated, a second apart, until every node answers the same
-/// or `rounds` run out (every read stays in the history). Returns the last round: node → key
-/// → value for the reads that succeeded.
+/// or `rounds` run out, and no round starts after `budget` has passed (every read stays in
+/// the history). Returns the last round: node → key → value for the reads that succeeded.
 #[allow(clippy::too_many_arguments)] // One call site; a struct would only rename these.
 pub async fn final_reads<C: Client>(
     client: &C,
@@ -152,12 +152,17 @@ pub async fn final_reads<C: Client>(
     op_deadline: Duration,
     attempts: usize,
     rounds: usize,
+    budget: Duration,
 ) -> BTreeMap<String, BTreeMap<Value, Value>> {
+    let give_up = Instant::now() + budget;
     let reads = generator.final_reads();
     let mut process = first_process;
     let mut seen: BTreeMap<String, BTreeMap<Value, Value>> = BTreeMap::new();
     for round in 0..rounds.max(1) {
         if round > 0 {
+            if Instant::now() + Duration::from_secs(1) >= give_up {
+                break;
+            }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         seen.clear();
@@ -302,6 +307,7 @@ mod tests {
             Duration::from_secs(1),
             3,
             3,
+            Duration::from_secs(10),
         )
         .await;
         assert_eq!(seen.len(), 2);
