@@ -166,6 +166,33 @@ impl OpFields {
         Ok(())
     }
 
+    /// Records a field whose value is a name (a string or keyword) without building a
+    /// [`Value`] unless it is needed: `as_value` gives the value for a message or for a field
+    /// that keeps values.
+    pub(crate) fn set_name(
+        &mut self,
+        field: Field,
+        name: &str,
+        as_value: impl FnOnce() -> Value,
+    ) -> Result<(), String> {
+        match field {
+            Field::Type => match OpType::parse(name) {
+                Some(kind) => self.kind = Some(kind),
+                None => {
+                    return Err(format!(
+                        "unknown type {} (expected invoke, ok, fail or info)",
+                        describe(&as_value())
+                    ))
+                }
+            },
+            Field::Process if name == "nemesis" => self.process = Some(Process::Nemesis),
+            Field::F => self.f = Some(SmolStr::new(name)),
+            Field::Node => self.node = Some(SmolStr::new(name)),
+            _ => return self.set(field, as_value()),
+        }
+        Ok(())
+    }
+
     /// Builds the operation. `ordinal` is the operation's position in its file (from 0), used
     /// when the file gives no index.
     pub(crate) fn finish(self, ordinal: u64, pos: Pos) -> Result<Op, String> {

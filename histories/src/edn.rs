@@ -440,7 +440,11 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws()?;
             let at = self.i;
-            let b = self.need(&format!("a value or {}", closer_name(close)))?;
+            let b = self.need(match close {
+                b')' => "a value or ')'",
+                b']' => "a value or ']'",
+                _ => "a value or '}'",
+            })?;
             if b == close {
                 self.i += 1;
                 break;
@@ -482,7 +486,10 @@ impl<'a> Parser<'a> {
             let key = self.value()?;
             self.skip_ws()?;
             let at = self.i;
-            let b = self.need(&format!("a value for the key {key}"))?;
+            // The message is built only when needed: this runs for every entry of every map.
+            let Some(b) = self.peek() else {
+                return self.ran_out(&format!("a value for the key {key}"));
+            };
             if matches!(b, b')' | b']' | b'}') {
                 return self.syntax(
                     at,
@@ -508,18 +515,87 @@ impl<'a> Parser<'a> {
         Ok(Value::Map(map))
     }
 
+    /// The name of the keyword that starts here, without building a [`Value`].
+    fn keyword(&mut self) -> Parse<&'a str> {
+        let at = self.i;
+        self.i += 1;
+        let name = self.token()?;
+        if name.is_empty() {
+            return self.syntax(at, "expected a keyword name after ':'");
+        }
+        self.text(at, name)
+    }
+
+    /// An operation map, read straight into its fields. Keyword keys, and keyword values of
+    /// the name-like fields (`:type :invoke`, `:f :read`), are matched without building a
+    /// [`Value`]: most of an EDN history is these, and this is the reader's inner loop.
+    fn op_map(&mut self) -> Parse<OpFields> {
+        let mut fields = OpFields::default();
+        self.enter()?;
+        self.i += 1;
+        loop {
+            self.skip_ws()?;
+            let at = self.i;
+            let b = self.need("a key or '}'")?;
+            if b == b'}' {
+                self.i += 1;
+                break;
+            }
+            if matches!(b, b')' | b']') {
+                return self.syntax(
+                    at,
+                    format!("expected a key or '}}', found {}", closer_name(b)),
+                );
+            }
+            let key_at = self.i;
+            let field = if b == b':' {
+                Field::from_name(self.keyword()?)
+            } else {
+                self.value()?.as_name().and_then(Field::from_name)
+            };
+            self.skip_ws()?;
+            let at = self.i;
+            let missing = |p: &Self| {
+                // The key as written, for the message.
+                let key = p.s.get(key_at..at).unwrap_or_default();
+                let key = String::from_utf8_lossy(key);
+                let key = key.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
+                format!("a value for the key {key}")
+            };
+            let Some(b) = self.peek() else {
+                return self.ran_out(&missing(self));
+            };
+            if matches!(b, b')' | b']' | b'}') {
+                let expected = missing(self);
+                return self.syntax(at, format!("expected {expected}, found {}", closer_name(b)));
+            }
+            match field {
+                Some(field @ (Field::Type | Field::F | Field::Process | Field::Node))
+                    if b == b':' =>
+                {
+                    let name = self.keyword()?;
+                    fields
+                        .set_name(field, name, || Value::Keyword(SmolStr::new(name)))
+                        .map_err(Stop::Field)?;
+                }
+                Some(field) => {
+                    let value = self.value()?;
+                    fields.set(field, value).map_err(Stop::Field)?;
+                }
+                None => {
+                    self.value()?;
+                }
+            }
+        }
+        self.leave();
+        Ok(fields)
+    }
+
     /// One operation: a map, perhaps under a tag, read straight into its fields.
     fn op(&mut self) -> Parse<OpFields> {
         self.skip_ws()?;
         match self.need("an operation")? {
-            b'{' => {
-                let mut fields = OpFields::default();
-                self.map_entries(|k, v| match k.as_name().and_then(Field::from_name) {
-                    Some(field) => fields.set(field, v).map_err(Stop::Field),
-                    None => Ok(()),
-                })?;
-                Ok(fields)
-            }
+            b'{' => self.op_map(),
             b'#' if self.peek_at(1).is_some_and(|b| b.is_ascii_alphabetic()) => {
                 self.enter()?;
                 self.i += 1;
@@ -544,7 +620,7 @@ fn parse_int(text: &str) -> Result<i64, Option<String>> {
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        // Not EDN, but Clojure prints object addresses so (`#object[... 0x4bd07fe5 ...]`).
+        // Not EDN, but Clojure prints object addresses in hex (`#object[... 0x4bd07fe5 ...]`).
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(None);
         }

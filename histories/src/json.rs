@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Read};
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::convert::{not_a_map, Field, OpFields};
 use crate::error::HistoryError;
@@ -138,6 +140,17 @@ impl<'de> Visitor<'de> for OpVisitor {
         let mut error = None;
         while let Some(FieldKey(field)) = map.next_key()? {
             match field {
+                Some(field @ (Field::Type | Field::F | Field::Process | Field::Node))
+                    if error.is_none() =>
+                {
+                    let seed = NameSeed {
+                        fields: &mut fields,
+                        field,
+                    };
+                    if let Err(message) = map.next_value_seed(seed)? {
+                        error = Some(message);
+                    }
+                }
                 Some(field) if error.is_none() => {
                     let JsonValue(value) = map.next_value()?;
                     if let Err(message) = fields.set(field, value) {
@@ -182,6 +195,72 @@ impl<'de> Visitor<'de> for OpVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOp, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Self::not_a_map(Value::List(Vec::new()))
+    }
+}
+
+/// The value of a name-like field (`type`, `f`, `process`, `node`), recorded straight into
+/// the operation's fields: a string is matched where it lies in the input, with no `String`
+/// built for it.
+struct NameSeed<'f> {
+    fields: &'f mut OpFields,
+    field: Field,
+}
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = Result<(), String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl NameSeed<'_> {
+    fn other(self, value: Value) -> Result<(), String> {
+        self.fields.set(self.field, value)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed<'_> {
+    type Value = Result<(), String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .fields
+            .set_name(self.field, s, || Value::Str(s.to_string())))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Int(i)))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Self::Value, E> {
+        Ok(self.other(json_uint(u)))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Float(x)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.other(Value::Nil))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let value = ValueVisitor.visit_seq(seq)?;
+        Ok(self.other(value))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let value = ValueVisitor.visit_map(map)?;
+        Ok(self.other(value))
     }
 }
 
@@ -254,9 +333,10 @@ pub(crate) fn read_jsonl(
                     .map_err(|message| syntax(pos, message))?;
                 ops.push(op);
             }
-            Ok(RawOp(Err(message))) => return Err(syntax(pos, message)),
+            Ok(RawOp(Err(message))) => return Err(syntax(pos, array_hint(message, body, &ops))),
             Err(error) => {
                 let (offset, message) = locate(body, &error);
+                let message = array_hint(message, body, &ops);
                 // The line's own newline is not part of the operation: an error at or after
                 // it is at the end of the line's text.
                 let end = body
@@ -276,6 +356,16 @@ pub(crate) fn read_jsonl(
         }
     }
     Ok(ops)
+}
+
+/// Adds a hint to an error on the first operation of a JSON Lines file that opens with `[`:
+/// it is most likely elle-cli's JSON, one array of operations, under another extension.
+fn array_hint(message: String, body: &[u8], ops: &[Op]) -> String {
+    if ops.is_empty() && body.first() == Some(&b'[') {
+        format!("{message} (a file holding one JSON array of operations is elle-cli's JSON: give it the .json extension)")
+    } else {
+        message
+    }
 }
 
 /// Where the array reader stands.
@@ -386,5 +476,45 @@ pub(crate) fn read_json_array(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(text: &str) -> Vec<Op> {
+        read_jsonl(text.as_bytes(), "t.jsonl").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn reads_fields_and_defaults() {
+        let read = ops(concat!(
+            "\n",
+            "{\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",5,3]],\"extra\":{\"x\":1}}\n",
+            "\t{\"index\":7,\"time\":-3,\"type\":\"ok\",\"process\":\"nemesis\",\"f\":\"kill\",",
+            "\"value\":18446744073709551615,\"node\":\"n1\",\"error\":null}\r\n",
+        ));
+        assert_eq!(read.len(), 2);
+        let (first, second) = (&read[0], &read[1]);
+        assert_eq!((first.index, first.time), (0, 0));
+        assert_eq!(first.process, crate::Process::Client(-1));
+        assert_eq!(first.value.to_string(), "[[\"append\" 5 3]]");
+        assert_eq!((first.pos.line, first.pos.column), (2, 1));
+        assert_eq!((second.index, second.time), (7, -3));
+        assert_eq!(second.process, crate::Process::Nemesis);
+        assert_eq!(second.value, Value::Float(u64::MAX as f64));
+        assert_eq!(second.node.as_deref(), Some("n1"));
+        assert_eq!(second.error, Some(Value::Nil));
+        assert_eq!((second.pos.line, second.pos.column), (3, 2));
+    }
+
+    #[test]
+    fn arrays_read_across_lines() {
+        let text = "[\n  {\"type\": \"invoke\", \"process\": 1},\n  {\"type\": \"ok\", \"process\": 1}\n]\n";
+        let read = read_json_array(text.as_bytes(), "t.json").unwrap_or_else(|e| panic!("{e}"));
+        let places: Vec<_> = read.iter().map(|op| (op.pos.line, op.pos.column)).collect();
+        assert_eq!(places, [(2, 3), (3, 3)]);
+        assert!(read_json_array(&b"  "[..], "t.json").unwrap().is_empty());
     }
 }

@@ -6,6 +6,9 @@
 //! condition for concurrent objects", 1990). Nemesis operations are recorded beside them.
 //!
 //! - [`Value`], [`Op`], [`History`]: the model.
+//! - [`read_path`], [`read_from`], [`read_str`]: readers for schism's JSON Lines, elle-cli's
+//!   JSON and Jepsen's EDN ([`Format`]); [`JsonlWriter`], [`write_jsonl`], [`write_edn`]:
+//!   writers.
 //! - [`History::pair`] validates and pairs, giving a [`PairedHistory`], which is what checkers
 //!   take.
 //!

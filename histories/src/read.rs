@@ -94,6 +94,22 @@ fn sniff(prefix: &[u8], complete: bool) -> Result<Option<Format>, ()> {
     }
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Parses a format's name (`jsonl`, `json`, `edn`), as a command line gives it.
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "json" => Ok(Format::Json),
+            "edn" => Ok(Format::Edn),
+            _ => Err(format!(
+                "unknown history format {s:?} (expected jsonl, json or edn)"
+            )),
+        }
+    }
+}
+
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -357,6 +373,24 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(Format::from_extension(Path::new(path)), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn reads_what_it_sniffs() {
+        let texts = [
+            "; Jepsen\n{:type :invoke, :process 0, :f :read}\n{:type :ok, :process 0, :f :read, :value 1}",
+            "  [{\"type\": \"invoke\", \"process\": 0, \"f\": \"read\"},\n{\"type\": \"ok\", \"process\": 0, \"f\": \"read\", \"value\": 1}]",
+            "\n{\"type\": \"invoke\", \"process\": 0, \"f\": \"read\"}\n{\"type\": \"ok\", \"process\": 0, \"f\": \"read\", \"value\": 1}\n",
+        ];
+        for text in texts {
+            // A one-byte buffer makes the sniffer gather its prefix over many reads.
+            let reader = BufReader::with_capacity(1, text.as_bytes());
+            let history = read_sniffed(reader, "-").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(history.ops.len(), 2, "{text}");
+            assert_eq!(history.ops[1].value, crate::Value::Int(1), "{text}");
+            assert_eq!(history.source_name, "-");
+        }
+        assert!(read_sniffed(&b""[..], "-").unwrap().ops.is_empty());
     }
 
     #[test]

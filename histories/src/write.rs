@@ -188,3 +188,52 @@ pub fn write_edn(history: &History, out: impl Write) -> io::Result<()> {
     }
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_names_are_those_edn_reads_back() {
+        for name in ["read", "cas", "start-partition", "a/b", "ok?", "+"] {
+            assert!(is_keyword_name(name), "{name}");
+        }
+        for name in ["", "1x", "a b", "a,b", "é", ":x", "a\"b"] {
+            assert!(!is_keyword_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn writes_the_native_field_order() {
+        let mut op = Op::new(
+            crate::OpType::Ok,
+            Process::Client(3),
+            "txn",
+            Value::List(vec![Value::List(vec![
+                Value::Keyword("r".into()),
+                Value::Int(5),
+                Value::List(vec![Value::Int(1)]),
+            ])]),
+        );
+        op.index = 7;
+        op.time = 20000;
+        let mut line = Vec::new();
+        encode_jsonl(&op, &mut line).unwrap();
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "{\"index\":7,\"time\":20000,\"type\":\"ok\",\"process\":3,\"f\":\"txn\",\"value\":[[\"r\",5,[1]]]}\n"
+        );
+        let mut pairs = Op::new(
+            crate::OpType::Ok,
+            Process::Client(0),
+            "read",
+            Value::Map([(Value::Int(1), Value::Int(2))].into_iter().collect()),
+        );
+        pairs.error = Some(Value::Keyword("timeout".into()));
+        let mut line = Vec::new();
+        encode_jsonl(&pairs, &mut line).unwrap();
+        assert!(String::from_utf8(line)
+            .unwrap()
+            .ends_with("\"value\":[[1,2]],\"error\":\"timeout\"}\n"),);
+    }
+}

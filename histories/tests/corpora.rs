@@ -91,3 +91,13 @@ fn corpus_fields_read_as_jepsen_means_them() {
         read(file).pair().unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn unknown_extensions_are_sniffed() {
+    let text = std::fs::read(corpora().join("elle/paper-example.edn")).unwrap();
+    let path = std::env::temp_dir().join(format!("schism-sniff-{}.txt", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let read = read_path(&path);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(read.unwrap_or_else(|e| panic!("{e}")).ops.len(), 8);
+}

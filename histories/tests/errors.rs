@@ -94,7 +94,13 @@ fn jsonl_errors() {
         ),
         (
             "[1, 2]",
-            "t.jsonl: line 1, column 1: expected a map for an operation, found a list",
+            "t.jsonl: line 1, column 1: expected a map for an operation, found a list (a file \
+             holding one JSON array of operations is elle-cli's JSON: give it the .json extension)",
+        ),
+        (
+            "[\n{\"type\": \"ok\"}]",
+            "t.jsonl: line 1, column 2: invalid JSON: EOF while parsing a list (a file holding \
+             one JSON array of operations is elle-cli's JSON: give it the .json extension)",
         ),
         (
             "{\"type\": \"crash\"}",
