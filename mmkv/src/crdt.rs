@@ -484,7 +484,6 @@ impl Crdt {
 
     /// Evaluates a transaction against a copy of the keys it touches: the completed
     /// micro-operations and the update to deliver (none for a read-only transaction).
-    #[expect(clippy::type_complexity, reason = "a private pair of results")]
     fn prepare(
         &self,
         s: &CrdtState,

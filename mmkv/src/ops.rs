@@ -112,10 +112,8 @@ fn parse_op(item: Value) -> Result<MicroOp, String> {
             Value::Array(a) if a.len() == 2 => {}
             _ => return Err(format!("cas: expected [from, to], found {arg}")),
         },
-        Func::Incr => {
-            if arg.as_i64().is_none() {
-                return Err(format!("incr: expected an integer, found {arg}"));
-            }
+        Func::Incr if arg.as_i64().is_none() => {
+            return Err(format!("incr: expected an integer, found {arg}"));
         }
         _ => {}
     }

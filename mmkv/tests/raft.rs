@@ -125,7 +125,7 @@ async fn raft_leader_killed_mid_load_loses_no_acknowledged_write() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     c.kill(leader);
     killed.store(true, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(5000)).await;
     stop.store(true, Ordering::Relaxed);
     let (mut acked, mut unknown) = (BTreeSet::new(), BTreeSet::new());
     for t in tasks {
