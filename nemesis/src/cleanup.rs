@@ -31,6 +31,10 @@ impl CleanupSummary {
         self.links.extend(other.links);
         self.killed.extend(other.killed);
         self.files.extend(other.files);
+        self.sort();
+    }
+
+    fn sort(&mut self) {
         self.namespaces.sort();
         self.links.sort();
         self.killed.sort_unstable();
@@ -155,15 +159,25 @@ pub(crate) fn cleanup_cluster_sync(k: u8) -> Result<CleanupSummary> {
         cmd::run_sync(&["ip", "netns", "del", ns])?;
         summary.namespaces.push(ns.clone());
     }
-    // Deleting the switch namespace destroys the uplink's peer and with it the uplink; delete
-    // it explicitly when the switch namespace was already gone.
+    // Deleting the switch namespace destroys the uplink's peer and with it the uplink, but the
+    // kernel dismantles a namespace asynchronously: wait a little for the link to go, so that
+    // the same cluster number can be built again at once, and delete it explicitly if the
+    // switch namespace was already gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while link_exists(&up) && std::time::Instant::now() < deadline && !names.is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     if link_exists(&up) {
-        cmd::run_sync(&["ip", "link", "del", &up])?;
+        match cmd::run_sync(&["ip", "link", "del", &up]) {
+            Ok(_) => {}
+            Err(Error::Command { stderr, .. }) if stderr.contains("Cannot find device") => {}
+            Err(e) => return Err(e),
+        }
     }
     if has_uplink {
         summary.links.push(up);
     }
-    summary.merge(CleanupSummary::default());
+    summary.sort();
     Ok(summary)
 }
 
@@ -251,7 +265,7 @@ fn remove_stale_files() -> Result<CleanupSummary> {
             }
         }
     }
-    summary.merge(CleanupSummary::default());
+    summary.sort();
     Ok(summary)
 }
 

@@ -50,6 +50,7 @@ pub struct NodeSpec {
     pub stderr: Option<PathBuf>,
     /// Runs the process under libfaketime so that [`LocalCluster::set_clock_offset`] can move
     /// its wall clock (C and Rust binaries; Go binaries bypass libc and are not affected).
+    /// The node's offset file starts at `+0` and survives restarts: it is the host's clock.
     pub skewable_clock: bool,
 }
 
@@ -361,9 +362,19 @@ impl LocalCluster {
         }
         let ns = self.namespace(node)?;
         {
-            let slots = self.lock_slots();
-            if let Some(pid) = slots.get(node).and_then(|s| s.pid) {
-                return Err(Error::AlreadyRunning(node.to_string(), pid));
+            let mut slots = self.lock_slots();
+            if let Some(slot) = slots.get_mut(node) {
+                if let (Some(pid), Some(child)) = (slot.pid, slot.child.as_mut()) {
+                    // A process that exited on its own (a crashed node) may be started again;
+                    // `try_wait` has reaped it.
+                    if matches!(child.try_wait(), Ok(Some(_))) {
+                        slot.pid = None;
+                        slot.child = None;
+                        slot.paused = false;
+                    } else {
+                        return Err(Error::AlreadyRunning(node.to_string(), pid));
+                    }
+                }
             }
         }
         let mut argv: Vec<String> = Vec::new();

@@ -163,7 +163,12 @@ impl Schedule {
     /// all. Sorted, so that the history names them in order.
     fn targets(&mut self) -> Vec<String> {
         let n = self.nodes.len();
-        let sizes = [1, ((n - 1) / 2).max(1), (n / 2 + 1).min(n), n];
+        let sizes = [
+            1,
+            (n.saturating_sub(1) / 2).max(1),
+            (n / 2 + 1).min(n),
+            n.max(1),
+        ];
         let size = sizes.choose(&mut self.rng).copied().unwrap_or(1);
         let mut targets: Vec<String> = self
             .nodes

@@ -42,29 +42,47 @@ fn ready(test: &str, need_root: bool, need_faketime: bool) -> bool {
     false
 }
 
+/// Builds cluster `k`, first removing what an earlier, killed run of the same test left.
+async fn create(k: u8, nodes: usize) -> LocalCluster {
+    cleanup_cluster(k).await.unwrap();
+    LocalCluster::create(k, nodes).await.unwrap()
+}
+
 fn root_connect(ip: Ipv4Addr) -> bool {
     TcpStream::connect_timeout(&SocketAddr::from((ip, PORT)), Duration::from_millis(500)).is_ok()
 }
 
-/// Whether `from`'s namespace can open a TCP connection to `to`.
+/// Whether `from`'s namespace can open a TCP connection to `to` within half a second.
 async fn connects(cluster: &LocalCluster, from: &str, to: &str) -> bool {
     let ip = cluster.ip(to).unwrap();
-    let script =
-        format!("import socket; socket.create_connection(('{ip}', {PORT}), timeout=0.5).close()");
+    // bash's /dev/tcp starts in milliseconds, where python3 takes half a second.
+    let script = format!("exec 3<>/dev/tcp/{ip}/{PORT}");
     cluster
-        .exec_in(from, &["python3", "-c", &script])
+        .exec_in(from, &["timeout", "0.5", "bash", "-c", &script])
         .await
         .is_ok()
 }
 
-/// Every ordered pair of nodes that can connect.
-async fn links(cluster: &LocalCluster) -> BTreeSet<(String, String)> {
-    let mut links = BTreeSet::new();
+/// Every ordered pair of nodes that can connect, all pairs tried at once.
+async fn links(cluster: &Arc<LocalCluster>) -> BTreeSet<(String, String)> {
+    let mut tasks = tokio::task::JoinSet::new();
     for a in cluster.node_names() {
         for b in cluster.node_names() {
-            if a != b && connects(cluster, &a, &b).await {
-                links.insert((a.clone(), b.clone()));
+            if a != b {
+                let cluster = Arc::clone(cluster);
+                let a = a.clone();
+                tasks.spawn(async move {
+                    let ok = connects(&cluster, &a, &b).await;
+                    (a, b, ok)
+                });
             }
+        }
+    }
+    let mut links = BTreeSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (a, b, ok) = joined.unwrap();
+        if ok {
+            links.insert((a, b));
         }
     }
     links
@@ -166,7 +184,7 @@ async fn partitions_loss_and_heal_in_namespaces() {
         return;
     }
     let k = 9;
-    let cluster = Arc::new(LocalCluster::create(k, 3).await.unwrap());
+    let cluster = Arc::new(create(k, 3).await);
     assert!(local::blackhole_present().await.unwrap());
     assert_eq!(cluster.node_names(), ["n1", "n2", "n3"]);
     assert_eq!(cluster.ip("n2").unwrap(), Ipv4Addr::new(192, 168, 249, 12));
@@ -219,7 +237,7 @@ async fn kill_restart_pause_resume_and_heal_all() {
         return;
     }
     let k = 10;
-    let cluster = Arc::new(LocalCluster::create(k, 3).await.unwrap());
+    let cluster = Arc::new(create(k, 3).await);
     for node in cluster.node_names() {
         cluster
             .spawn(&node, NodeSpec::new("sleep").args(["1000"]))
@@ -391,7 +409,7 @@ async fn strobe_flips_the_clock_in_a_namespace() {
         return;
     }
     let k = 11;
-    let cluster = Arc::new(LocalCluster::create(k, 1).await.unwrap());
+    let cluster = Arc::new(create(k, 1).await);
     let file = cluster.scratch_dir().join("n1-time");
     let pid = cluster.spawn("n1", clock_writer(&file)).await.unwrap();
     let mut nemesis = Nemesis::new(Arc::clone(&cluster));
@@ -422,7 +440,7 @@ async fn dropping_a_cluster_mid_test_cleans_up() {
     }
     let k = 12;
     let pids = {
-        let cluster = LocalCluster::create(k, 2).await.unwrap();
+        let cluster = create(k, 2).await;
         let mut pids = Vec::new();
         for node in cluster.node_names() {
             let file = cluster.scratch_dir().join(format!("{node}-time"));
@@ -445,7 +463,7 @@ async fn cleanup_removes_a_leaked_cluster() {
         return;
     }
     let k = 13;
-    let cluster = LocalCluster::create(k, 2).await.unwrap();
+    let cluster = create(k, 2).await;
     let pid = cluster
         .spawn("n1", NodeSpec::new("sleep").args(["1000"]))
         .await
@@ -479,4 +497,64 @@ async fn invalid_clusters_are_refused_before_anything_is_built() {
         Error::NotRoot.to_string(),
         "network namespaces need root (CAP_NET_ADMIN); run as root or use loopback mode"
     );
+}
+
+#[tokio::test]
+async fn loopback_nodes_are_killed_paused_and_restarted_without_root() {
+    let cluster = LocalCluster::loopback(2).unwrap();
+    let log = cluster.scratch_dir().join("n1.log");
+    let pid = cluster
+        .spawn(
+            "n1",
+            NodeSpec::new("sh")
+                .args(["-c", "echo started; exit 3"])
+                .log(&log),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.is_running("n1") {
+        assert!(Instant::now() < deadline, "sh never exited");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A node that exited on its own can be started again from its spec.
+    let again = cluster.restart("n1").await.unwrap();
+    assert_ne!(again, pid);
+
+    let sleeper = cluster
+        .spawn("n2", NodeSpec::new("sleep").args(["1000"]))
+        .await
+        .unwrap();
+    cluster.pause("n2").unwrap();
+    assert!(cluster.is_paused("n2"));
+    assert_eq!(state(sleeper), Some('T'));
+    assert_eq!(cluster.kill("n2").await.unwrap(), sleeper);
+    assert!(!alive(sleeper));
+    assert!(matches!(
+        cluster.kill("n2").await,
+        Err(Error::NotRunning(_))
+    ));
+    assert!(matches!(
+        cluster.exec_in("n1", &["true"]).await,
+        Err(Error::Unsupported(_))
+    ));
+    assert!(cluster.pid("n9").is_none());
+    assert!(matches!(
+        cluster.spawn("n9", NodeSpec::new("true")).await,
+        Err(Error::UnknownNode(_))
+    ));
+    let failed = cluster
+        .spawn("n2", NodeSpec::new("/nonexistent/program"))
+        .await
+        .unwrap_err();
+    assert!(
+        failed.to_string().contains("/nonexistent/program"),
+        "{failed}"
+    );
+
+    let scratch = cluster.scratch_dir().to_path_buf();
+    let started = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(started, "started\nstarted\n");
+    cluster.teardown().await.unwrap();
+    assert!(!scratch.exists());
 }
