@@ -449,3 +449,54 @@ pub(crate) fn search<M: Spec>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linearizable::model::{LinOp, RegisterSpec};
+    use schism_histories::Value;
+
+    /// `crashed` concurrent info writes of distinct values, then a read of a value none wrote.
+    fn crashed_writes_then_bad_read(crashed: usize) -> Outcome<u32> {
+        let mut ops: Vec<LinOp> = (0..crashed)
+            .map(|i| LinOp {
+                pair: i,
+                invoke: i,
+                complete: None,
+                f: "write".into(),
+                value: Value::Int(i as i64 + 1),
+            })
+            .collect();
+        ops.push(LinOp {
+            pair: crashed,
+            invoke: crashed,
+            complete: Some(crashed + 1),
+            f: "read".into(),
+            value: Value::Int(-1),
+        });
+        let (spec, compiled) = RegisterSpec::<false>::build(&Value::Int(0), &ops).unwrap();
+        let search_ops: Vec<SearchOp<'_, _>> = ops
+            .iter()
+            .zip(&compiled)
+            .filter_map(|(op, c)| {
+                c.as_ref().map(|c| SearchOp {
+                    op: c,
+                    call: op.invoke,
+                    ret: op.complete,
+                })
+            })
+            .collect();
+        let limits = Limits::new(Duration::from_secs(60), 1 << 30);
+        search(&spec, &search_ops, &limits)
+    }
+
+    #[test]
+    fn crashed_writes_nobody_reads_are_dropped() {
+        let outcome = crashed_writes_then_bad_read(64);
+        assert!(matches!(
+            outcome.verdict,
+            Verdict::Invalid { ref prefix, .. } if prefix.is_empty()
+        ));
+        assert_eq!(outcome.configurations, 0);
+    }
+}
