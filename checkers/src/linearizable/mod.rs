@@ -140,11 +140,11 @@ impl Model {
             Model::FifoQueue => ("the queue", "holds"),
         };
         let mut text = format!("{subject} {verb}");
-        for (i, state) in states.iter().enumerate() {
-            if i == 0 {
-                text.push_str(&format!(" {}", show(state)));
-            } else {
-                text.push_str(&format!(" (or {})", show(state)));
+        if let Some((first, others)) = states.split_first() {
+            text.push_str(&format!(" {}", show(first)));
+            if !others.is_empty() {
+                let others: Vec<String> = others.iter().map(show).collect();
+                text.push_str(&format!(" (or {})", others.join(", ")));
             }
         }
         text
