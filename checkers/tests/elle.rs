@@ -759,6 +759,9 @@ fn json_output_is_stable() {
               }
             ]
           },
+          "anomaly_counts": {
+            "G-single": 1
+          },
           "anomaly_types": [
             "G-single"
           ],
@@ -773,4 +776,60 @@ fn json_output_is_stable() {
           "txn_count": 2,
           "valid": "invalid"
         }"#]].assert_eq(&serde_json::to_string_pretty(&json).unwrap());
+}
+
+#[test]
+fn anomalies_the_models_allow_are_listed_but_valid() {
+    let skew = concurrent(&[
+        (0, "ok", "[[:r 1 []] [:append 2 1]]"),
+        (1, "ok", "[[:r 2 []] [:append 1 1]]"),
+    ]);
+    let result = la(&skew, "snapshot-isolation");
+    assert_eq!(result.valid, Validity::Valid);
+    assert_eq!(result.anomaly_types, ["G2-item"]);
+    assert_eq!(result.not, ["repeatable-read"]);
+}
+
+#[test]
+fn session_and_realtime_variants_of_g0_and_g1c() {
+    // T1 and T2 append to key 1 in the order the reads show; T2 ran before T1 on the same
+    // process, yet T1's append comes first: G0-process.
+    let g0_process = serial(&[
+        (0, "ok", "[[:append 1 2]]"),
+        (0, "ok", "[[:append 1 1]]"),
+        (1, "ok", "[[:r 1 [1 2]]]"),
+    ]);
+    let result = la(&g0_process, "strong-session-serializable");
+    assert!(
+        result.anomaly_types.iter().any(|t| t == "G0-process"),
+        "{}",
+        result.explain()
+    );
+    assert_eq!(result.valid, Validity::Invalid);
+    assert_eq!(la(&g0_process, "serializable").valid, Validity::Valid);
+    // The same on two processes is G0-realtime.
+    let g0_realtime = serial(&[
+        (0, "ok", "[[:append 1 2]]"),
+        (1, "ok", "[[:append 1 1]]"),
+        (2, "ok", "[[:r 1 [1 2]]]"),
+    ]);
+    let result = la(&g0_realtime, "strict-serializable");
+    assert!(
+        result.anomaly_types.iter().any(|t| t == "G0-realtime"),
+        "{}",
+        result.explain()
+    );
+    assert_eq!(
+        la(&g0_realtime, "strong-session-serializable").valid,
+        Validity::Valid
+    );
+    // T2 reads T1's append, yet T1 started after T2 completed: G1c-realtime.
+    let g1c_realtime = serial(&[(0, "ok", "[[:r 1 [1]]]"), (1, "ok", "[[:append 1 1]]")]);
+    let result = la(&g1c_realtime, "strict-serializable");
+    assert!(
+        result.anomaly_types.iter().any(|t| t == "G1c-realtime"),
+        "{}",
+        result.explain()
+    );
+    assert_eq!(la(&g1c_realtime, "serializable").valid, Validity::Valid);
 }

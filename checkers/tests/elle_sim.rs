@@ -10,7 +10,11 @@ use schism_checkers::Validity;
 fn check_sim(options: &SimOptions, models: &[ConsistencyModel]) -> ElleResult {
     let history = simulate(options).pair().expect("simulated histories pair");
     let elle = ElleOptions {
-        workload: Workload::ListAppend,
+        workload: if options.registers {
+            Workload::RwRegister
+        } else {
+            Workload::ListAppend
+        },
         consistency_models: models.to_vec(),
         time_limit: Duration::from_secs(20),
     };
@@ -64,6 +68,41 @@ proptest! {
     }
 
     #[test]
+    fn serializable_register_store_is_strict_serializable(
+        seed in any::<u64>(),
+        processes in 5usize..=10,
+        active_keys in 2usize..=8,
+    ) {
+        let options = SimOptions {
+            isolation: Isolation::Serializable,
+            registers: true,
+            txns: 300,
+            processes,
+            active_keys,
+            max_ops: 6,
+            seed,
+            ..SimOptions::default()
+        };
+        let result = check_sim(&options, &[ConsistencyModel::StrictSerializable]);
+        prop_assert_eq!(result.valid, Validity::Valid, "{}", result.explain());
+        prop_assert!(result.anomaly_types.is_empty(), "{}", result.explain());
+    }
+
+    #[test]
+    fn snapshot_isolation_register_store_is_snapshot_isolated(seed in any::<u64>()) {
+        let options = SimOptions {
+            isolation: Isolation::SnapshotIsolation,
+            registers: true,
+            txns: 300,
+            active_keys: 3,
+            seed,
+            ..SimOptions::default()
+        };
+        let si = check_sim(&options, &[ConsistencyModel::StrongSessionSnapshotIsolation]);
+        prop_assert_eq!(si.valid, Validity::Valid, "{}", si.explain());
+    }
+
+    #[test]
     fn stale_reads_are_caught(seed in any::<u64>()) {
         let options = SimOptions {
             isolation: Isolation::Serializable,
@@ -84,10 +123,20 @@ proptest! {
 /// snapshot isolation: over a fixed set of seeds, so that the test is deterministic.
 #[test]
 fn snapshot_isolation_shows_write_skew() {
+    write_skew(false);
+}
+
+#[test]
+fn snapshot_isolated_registers_show_write_skew() {
+    write_skew(true);
+}
+
+fn write_skew(registers: bool) {
     let mut skewed = 0;
     for seed in 0..10 {
         let options = SimOptions {
             isolation: Isolation::SnapshotIsolation,
+            registers,
             txns: 400,
             processes: 8,
             active_keys: 3,

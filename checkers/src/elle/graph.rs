@@ -133,15 +133,32 @@ impl Graph {
     /// The strongly connected components with more than one node, each sorted, in order of
     /// their smallest node. Iterative Tarjan (Tarjan 1972).
     pub fn sccs(&self) -> Vec<Vec<u32>> {
+        let (component_of, count) = self.components(u8::MAX);
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for (node, &c) in component_of.iter().enumerate() {
+            if let Some(m) = members.get_mut(c as usize) {
+                m.push(node as u32);
+            }
+        }
+        let mut out: Vec<Vec<u32>> = members.into_iter().filter(|m| m.len() > 1).collect();
+        out.sort_unstable_by_key(|c| c.first().copied());
+        out
+    }
+
+    /// The strongly connected components of the subgraph of `mask`-kind edges: each node's
+    /// component, numbered in the order Tarjan's algorithm completes them, which is a reverse
+    /// topological order (if `x` reaches `y`, `y`'s number is at most `x`'s); and the count.
+    pub fn components(&self, mask: u8) -> (Vec<u32>, usize) {
         const UNSEEN: u32 = u32::MAX;
         let n = self.node_count();
         let mut index = vec![UNSEEN; n];
         let mut low = vec![0u32; n];
         let mut on_stack = vec![false; n];
+        let mut component_of = vec![UNSEEN; n];
         let mut stack: Vec<u32> = Vec::new();
         let mut calls: Vec<(u32, usize)> = Vec::new();
         let mut counter = 0u32;
-        let mut out = Vec::new();
+        let mut components = 0u32;
         for root in 0..n as u32 {
             if index[root as usize] != UNSEEN {
                 continue;
@@ -155,8 +172,11 @@ impl Graph {
             while let Some(&mut (v, ref mut next)) = calls.last_mut() {
                 let end = self.range(v).end;
                 if *next < end {
-                    let w = self.targets[*next];
+                    let (w, m) = (self.targets[*next], self.masks[*next]);
                     *next += 1;
+                    if m & mask == 0 {
+                        continue;
+                    }
                     let wi = w as usize;
                     if index[wi] == UNSEEN {
                         index[wi] = counter;
@@ -175,30 +195,26 @@ impl Graph {
                     low[u as usize] = low[u as usize].min(low[v as usize]);
                 }
                 if low[v as usize] == index[v as usize] {
-                    let mut component = Vec::new();
                     while let Some(w) = stack.pop() {
                         on_stack[w as usize] = false;
-                        component.push(w);
+                        component_of[w as usize] = components;
                         if w == v {
                             break;
                         }
                     }
-                    if component.len() > 1 {
-                        component.sort_unstable();
-                        out.push(component);
-                    }
+                    components += 1;
                 }
             }
         }
-        out.sort_unstable_by_key(|c| c.first().copied());
-        out
+        (component_of, components as usize)
     }
 }
 
 /// Searches for cycles inside one strongly connected component. Nodes are renumbered
 /// `0..len` so that the search's arrays are sized by the component, not the graph.
 pub struct Component<'g> {
-    graph: &'g Graph,
+    /// The component's own subgraph, over local indices.
+    local: Graph,
     nodes: &'g [u32],
     deadline: Instant,
     /// Counts work between clock readings.
@@ -207,22 +223,26 @@ pub struct Component<'g> {
 
 impl<'g> Component<'g> {
     /// `nodes` must be sorted.
-    pub fn new(graph: &'g Graph, nodes: &'g [u32], deadline: Instant) -> Component<'g> {
+    pub fn new(graph: &Graph, nodes: &'g [u32], deadline: Instant) -> Component<'g> {
+        let mut edges = Vec::new();
+        for (x, &node) in nodes.iter().enumerate() {
+            for (to, m) in graph.edges(node) {
+                if let Ok(y) = nodes.binary_search(&to) {
+                    edges.push((x as u32, y as u32, m));
+                }
+            }
+        }
         Component {
-            graph,
+            local: Graph::new(nodes.len(), edges),
             nodes,
             deadline,
             ticks: 0,
         }
     }
 
-    fn local(&self, node: u32) -> Option<usize> {
-        self.nodes.binary_search(&node).ok()
-    }
-
     fn tick(&mut self) -> Result<(), Timeout> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks.is_multiple_of(256) && Instant::now() >= self.deadline {
+        if self.ticks % 256 == 1 && Instant::now() >= self.deadline {
             return Err(Timeout);
         }
         Ok(())
@@ -230,10 +250,7 @@ impl<'g> Component<'g> {
 
     /// The out-edges of the local node `x` that stay in the component, as local indices.
     fn local_edges(&self, x: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
-        let node = self.nodes.get(x).copied().unwrap_or(0);
-        self.graph
-            .edges(node)
-            .filter_map(|(to, m)| self.local(to).map(|y| (y, m)))
+        self.local.edges(x as u32).map(|(y, m)| (y as usize, m))
     }
 
     /// The `first`-kind edges inside the component, grouped by target: `(target, sources)`.
@@ -263,12 +280,24 @@ impl<'g> Component<'g> {
     pub fn find_cycle(&mut self, first: u8, rest: u8) -> Result<Option<Vec<CycleEdge>>, Timeout> {
         let len = self.nodes.len();
         let groups = self.first_edges(first)?;
+        // A path b ~> a over `rest` edges exists only if a's component in the `rest`
+        // subgraph comes no later than b's in Tarjan's (reverse topological) order; the
+        // BFS need not enter components numbered below the lowest candidate's.
+        let (component, _) = self.local.components(rest);
         let mut seen = vec![u32::MAX; len];
         let mut goal = vec![u32::MAX; len];
         let mut parent = vec![(usize::MAX, 0u8); len];
         let mut queue: Vec<usize> = Vec::new();
         for (generation, (b, sources)) in groups.iter().enumerate() {
             let generation = generation as u32;
+            let floor = sources
+                .iter()
+                .map(|&a| component[a])
+                .filter(|&c| c <= component[*b])
+                .min();
+            let Some(floor) = floor else {
+                continue;
+            };
             for &a in sources {
                 goal[a] = generation;
             }
@@ -281,7 +310,7 @@ impl<'g> Component<'g> {
                 self.tick()?;
                 let mut found = None;
                 for (y, m) in self.local_edges(x) {
-                    if m & rest == 0 || seen[y] == generation {
+                    if m & rest == 0 || seen[y] == generation || component[y] < floor {
                         continue;
                     }
                     seen[y] = generation;
@@ -300,8 +329,7 @@ impl<'g> Component<'g> {
                         path.push(self.edge(x, y, kind));
                         y = x;
                     }
-                    let first_kind =
-                        preferred(self.graph.mask(self.nodes[a], self.nodes[*b]) & first);
+                    let first_kind = preferred(self.local.mask(a as u32, *b as u32) & first);
                     path.push(self.edge(a, *b, first_kind));
                     path.reverse();
                     return Ok(Some(path));
@@ -341,12 +369,17 @@ impl<'g> Component<'g> {
         const TWO_RW: usize = 2;
         let len = self.nodes.len();
         let groups = self.first_edges(RW)?;
+        // As in `find_cycle`: prune by the components of the subgraph the walk may use.
+        let (component, _) = self.local.components(other | RW);
         let mut seen = vec![u32::MAX; len * 4];
         let mut goal = vec![u32::MAX; len];
         let mut parent = vec![(usize::MAX, 0u8); len * 4];
         let mut queue: Vec<usize> = Vec::new();
         for (generation, (b, sources)) in groups.iter().enumerate() {
             let generation = generation as u32;
+            if !sources.iter().any(|&a| component[a] == component[*b]) {
+                continue;
+            }
             for &a in sources {
                 goal[a] = generation;
             }
@@ -361,6 +394,9 @@ impl<'g> Component<'g> {
                 let (x, bits) = (state / 4, state % 4);
                 let mut found = None;
                 for (y, m) in self.local_edges(x) {
+                    if component[y] != component[*b] {
+                        continue;
+                    }
                     let mut next = [None, None];
                     if m & other != 0 {
                         next[0] = Some((y * 4 + (bits & TWO_RW), preferred(m & other)));

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use schism_histories::{Outcome, Value};
 
 use super::graph::{RW, WR, WW};
-use super::{and_list, show_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
+use super::{and_list, show_list, ElleError, FxMap, Inference, Names, Reporter, Txns};
 use crate::txn::MicroOpRef;
 
 pub(crate) struct ListAppend<'t, 'a> {
@@ -35,18 +35,38 @@ pub(crate) struct ListAppend<'t, 'a> {
     /// `(key, element)` to the transaction that appended it.
     /// `(key, element)` to the transaction that appended it, and whether some committed
     /// read observed it.
-    writer: FxMap<(u32, &'a Value), (u32, bool)>,
+    writer: FxMap<(u32, Elem<'a>), (u32, bool)>,
     /// Per key, the committed transactions with an append no read observed. Such an append
     /// comes after every observed element: were it before one, the read that observed that
     /// element would include it (Elle's inference for unread appends).
     unobserved: Vec<Vec<u32>>,
     /// Per key, the longest committed read: the version order.
     versions: Vec<&'a [Value]>,
+    /// Per key, the transaction whose read is the version order.
+    longest_reader: Vec<u32>,
     /// Per key, the position of the first failed append in the version order (`usize::MAX`
     /// if none), so that only reads reaching it are searched for aborted elements.
     first_failed: Vec<usize>,
     edges: Vec<(u32, u32, u8)>,
-    anomalies: Vec<Anomaly>,
+    anomalies: Reporter,
+}
+
+/// An appended element as a hash key: integers (what list-append histories hold) by value,
+/// so that looking one up does not chase a pointer into the history; anything else by
+/// reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Elem<'a> {
+    Int(i64),
+    Other(&'a Value),
+}
+
+impl<'a> Elem<'a> {
+    fn of(value: &'a Value) -> Elem<'a> {
+        match value {
+            Value::Int(i) => Elem::Int(*i),
+            other => Elem::Other(other),
+        }
+    }
 }
 
 /// A transaction's first read of a key, if it comes before the transaction's own appends to
@@ -69,18 +89,18 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             txns,
             writer: FxMap::default(),
             versions: vec![&[]; txns.keys.len()],
+            longest_reader: vec![u32::MAX; txns.keys.len()],
             first_failed: vec![usize::MAX; txns.keys.len()],
             unobserved: vec![Vec::new(); txns.keys.len()],
             edges: Vec::new(),
-            anomalies: Vec::new(),
+            anomalies: Reporter::default(),
         };
-        let mut longest_reader: Vec<u32> = vec![u32::MAX; txns.keys.len()];
         for (id, t) in txns.list.iter().enumerate() {
             for m in &t.ops {
                 match m.op {
                     MicroOpRef::Append { value, .. } => {
                         la.writer
-                            .entry((m.key, value))
+                            .entry((m.key, Elem::of(value)))
                             .or_insert((id as u32, false));
                     }
                     MicroOpRef::Read { value, .. } if t.outcome == Outcome::Ok => {
@@ -88,14 +108,14 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                         let k = m.key as usize;
                         if list.len() > la.versions[k].len() {
                             la.versions[k] = list;
-                            longest_reader[k] = id as u32;
+                            la.longest_reader[k] = id as u32;
                         }
                     }
                     _ => {}
                 }
             }
         }
-        la.check_versions(&longest_reader);
+        la.check_versions();
         la.unobserved_appends();
         la.check_reads();
         Ok(la)
@@ -106,7 +126,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     }
 
     fn writer_of(&self, key: u32, element: &'a Value) -> Option<u32> {
-        self.writer.get(&(key, element)).map(|w| w.0)
+        self.writer.get(&(key, Elem::of(element))).map(|w| w.0)
     }
 
     fn is_prefix(&self, key: u32, read: &[Value]) -> bool {
@@ -115,11 +135,11 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     }
 
     /// Per key: duplicates, garbage, dirty updates and ww edges along the version order.
-    fn check_versions(&mut self, longest_reader: &[u32]) {
+    fn check_versions(&mut self) {
         let txns = self.txns;
         for (k, &version) in self.versions.iter().enumerate() {
             let key = k as u32;
-            let reader = longest_reader[k];
+            let reader = self.longest_reader[k];
             let key_value = txns.key(key);
             if version.len() > 1 {
                 let mut seen: FxMap<&Value, ()> = FxMap::default();
@@ -131,32 +151,31 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 }
                 for e in dups {
                     self.anomalies
-                        .push(txns.anomaly("duplicate-elements", &[reader], |n| {
+                        .report(txns, "duplicate-elements", &[reader], |n| {
                             format!(
                                 "{} read key {key_value} = {}, which contains {e} more than once",
                                 n.full(reader),
                                 show_list(version)
                             )
-                        }));
+                        });
                 }
             }
             let mut prev: Option<(u32, &Value)> = None;
             let mut failed: Option<(u32, &Value)> = None;
             let mut dirty_reported = false;
             for (i, e) in version.iter().enumerate() {
-                let Some(w) = self.writer.get_mut(&(key, e)).map(|w| {
+                let Some(w) = self.writer.get_mut(&(key, Elem::of(e))).map(|w| {
                     w.1 = true;
                     w.0
                 }) else {
-                    self.anomalies
-                        .push(txns.anomaly("garbage-read", &[reader], |n| {
-                            format!(
-                                "{} read key {key_value} = {}, but no transaction appended {e} to \
+                    self.anomalies.report(txns, "garbage-read", &[reader], |n| {
+                        format!(
+                            "{} read key {key_value} = {}, but no transaction appended {e} to \
                              key {key_value}",
-                                n.full(reader),
-                                show_list(version)
-                            )
-                        }));
+                            n.full(reader),
+                            show_list(version)
+                        )
+                    });
                     prev = None;
                     continue;
                 };
@@ -168,16 +187,15 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                 }
                 if let (Some((f, fe)), false) = (failed, dirty_reported) {
                     dirty_reported = true;
-                    self.anomalies
-                        .push(txns.anomaly("dirty-update", &[f, w], |n| {
-                            format!(
+                    self.anomalies.report(txns, "dirty-update", &[f, w], |n| {
+                        format!(
                             "{} failed, yet its append of {fe} to key {key_value} was followed \
                              by {}'s append of {e} in {}",
                             n.indexed(f),
                             n.indexed(w),
                             show_list(version)
                         )
-                        }));
+                    });
                 }
                 if let Some((p, _)) = prev {
                     if p != w {
@@ -199,7 +217,10 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             }
             for m in &t.ops {
                 if let MicroOpRef::Append { value, .. } = m.op {
-                    let observed = self.writer.get(&(m.key, value)).is_some_and(|w| w.1);
+                    let observed = self
+                        .writer
+                        .get(&(m.key, Elem::of(value)))
+                        .is_some_and(|w| w.1);
                     let list = &mut self.unobserved[m.key as usize];
                     if !observed && list.last() != Some(&(id as u32)) {
                         list.push(id as u32);
@@ -229,7 +250,11 @@ impl<'t, 'a> ListAppend<'t, 'a> {
     fn unobserved_append_of(&self, id: u32, key: u32) -> Option<&'a Value> {
         self.txns.get(id)?.ops.iter().find_map(|m| match m.op {
             MicroOpRef::Append { value, .. }
-                if m.key == key && self.writer.get(&(key, value)).is_some_and(|w| !w.1) =>
+                if m.key == key
+                    && self
+                        .writer
+                        .get(&(key, Elem::of(value)))
+                        .is_some_and(|w| !w.1) =>
             {
                 Some(value)
             }
@@ -300,7 +325,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             let ids: Vec<u32> = group.iter().map(|g| g.2).collect();
             let (k, len) = (group[0].0, group[0].1);
             let version = &self.versions[k as usize][..len];
-            self.anomalies.push(txns.anomaly("lost-update", &ids, |n| {
+            self.anomalies.report(txns, "lost-update", &ids, |n| {
                 let who: Vec<String> = ids.iter().map(|&i| n.name(i)).collect();
                 format!(
                     "{} read key {} = {} and then appended to it: each append should have \
@@ -309,7 +334,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     txns.key(k),
                     show_list(version)
                 )
-            }));
+            });
         }
     }
 
@@ -345,7 +370,13 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         let key = txns.key(k);
         let appended_list: Vec<Value> = appended.iter().map(|v| (*v).clone()).collect();
         self.anomalies
-            .push(txns.anomaly("internal", &[id], |n| match last_read {
+            .report(txns, "internal", &[id], |n| match last_read {
+                Some(prev) if appended_list.is_empty() => format!(
+                    "{} read key {key} = {}, then read it again = {}",
+                    n.full(id),
+                    show_list(prev),
+                    show_list(read)
+                ),
                 Some(prev) => format!(
                     "{} read key {key} = {}, then appended {}, then read key {key} = {}",
                     n.full(id),
@@ -360,30 +391,18 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     show_list(&appended_list),
                     show_list(read)
                 ),
-            }));
+            });
     }
 
     fn report_incompatible(&mut self, id: u32, k: u32, read: &'a [Value]) {
         let txns = self.txns;
         let version = self.versions[k as usize];
-        let other = txns
-            .list
-            .iter()
-            .enumerate()
-            .find(|(_, t)| {
-                t.outcome == Outcome::Ok
-                    && t.ops.iter().any(|m| {
-                        m.key == k
-                            && matches!(m.op, MicroOpRef::Read { value, .. }
-                                if value.as_list().unwrap_or(&[]) == version)
-                    })
-            })
-            .map_or(id, |(i, _)| i as u32);
+        let other = self.longest_reader.get(k as usize).copied().unwrap_or(id);
         let mut ids = vec![other, id];
         ids.sort_by_key(|&i| txns.get(i).map(|t| t.index));
         ids.dedup();
         self.anomalies
-            .push(txns.anomaly("incompatible-order", &ids, |n| {
+            .report(txns, "incompatible-order", &ids, |n| {
                 format!(
                     "{} read key {} = {} and {} read it = {}: neither is a prefix of the other, \
                      so they cannot come from one order of appends",
@@ -393,7 +412,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     n.name(id),
                     show_list(read)
                 )
-            }));
+            });
     }
 
     fn check_aborted(&mut self, id: u32, k: u32, read: &[Value], compatible: bool) {
@@ -408,7 +427,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
             if self.outcome(w) != Outcome::Fail {
                 continue;
             }
-            self.anomalies.push(txns.anomaly("G1a", &[id, w], |n| {
+            self.anomalies.report(txns, "G1a", &[id, w], |n| {
                 format!(
                     "{} read key {} = {}, which includes {}'s append of {e}, but {} failed",
                     n.full(id),
@@ -417,7 +436,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                     n.indexed(w),
                     n.name(w)
                 )
-            }));
+            });
         }
     }
 
@@ -429,7 +448,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
         for later in t.ops.iter().skip(at + 1) {
             if let (true, MicroOpRef::Append { value, .. }) = (later.key == k, later.op) {
                 if read.contains(value) {
-                    self.anomalies.push(txns.anomaly("future-read", &[id], |n| {
+                    self.anomalies.report(txns, "future-read", &[id], |n| {
                         format!(
                             "{} read key {} = {}, which includes {value}, an element it \
                              appends only later in the same transaction",
@@ -437,7 +456,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                             txns.key(k),
                             show_list(read)
                         )
-                    }));
+                    });
                 }
             }
         }
@@ -461,7 +480,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                             .next()
                     });
                     if let Some(fin) = final_append.filter(|f| *f != last) {
-                        self.anomalies.push(txns.anomaly("G1b", &[id, w], |n| {
+                        self.anomalies.report(txns, "G1b", &[id, w], |n| {
                             format!(
                                 "{} read key {} = {}, which ends with {}'s append of {last}, \
                                  but {} went on to append {fin}: an intermediate version",
@@ -471,7 +490,7 @@ impl<'t, 'a> ListAppend<'t, 'a> {
                                 n.indexed(w),
                                 n.name(w)
                             )
-                        }));
+                        });
                     }
                 }
             }
@@ -498,12 +517,12 @@ impl<'t, 'a> ListAppend<'t, 'a> {
 }
 
 impl Inference for ListAppend<'_, '_> {
-    fn edges(&self) -> Vec<(u32, u32, u8)> {
-        self.edges.clone()
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)> {
+        std::mem::take(&mut self.edges)
     }
 
-    fn anomalies(&self) -> Vec<Anomaly> {
-        self.anomalies.clone()
+    fn take_anomalies(&mut self) -> Reporter {
+        std::mem::take(&mut self.anomalies)
     }
 
     fn explain_edge(&self, from: u32, to: u32, kind: u8, names: &Names) -> String {

@@ -23,7 +23,15 @@
 //!
 //! **Bounds:** the cycle search has a global time budget ([`ElleOptions::time_limit`]) and
 //! each component half of it; a search cut short is reported as `cycle-search-timeout`, and
-//! the verdict is `unknown` unless an anomaly the requested models prohibit was found.
+//! the verdict is `unknown` if the classes left unsearched include one the requested models
+//! prohibit and nothing prohibited was found. The graph stays linear in the history: one
+//! mask per transaction pair, and a transitive reduction of the realtime order.
+//!
+//! The entry point is [`check`]; [`sim`] generates histories of simulated serializable and
+//! snapshot-isolated stores for tests and benchmarks.
+//!
+//! **Invariant:** `check` never panics; micro-ops it cannot read are an [`ElleError`] naming
+//! the operation's line, and an inconsistent history is an [`ElleResult`].
 
 pub mod graph;
 pub mod list_append;
@@ -74,7 +82,8 @@ pub struct ElleOptions {
     pub workload: Workload,
     /// The models the history is checked against; empty means strict-serializable.
     pub consistency_models: Vec<ConsistencyModel>,
-    /// The budget of the whole cycle search; each component may use half of it.
+    /// The budget of the whole cycle search (inference is not bounded: it is linear); each
+    /// component may use half of it.
     pub time_limit: Duration,
 }
 
@@ -144,7 +153,10 @@ pub struct ElleResult {
     pub consistency_models: Vec<ConsistencyModel>,
     /// The kinds of anomaly found, sorted.
     pub anomaly_types: Vec<String>,
+    /// At most [`MAX_ANOMALIES_PER_KIND`] of each kind, sorted by their first transaction.
     pub anomalies: BTreeMap<String, Vec<Anomaly>>,
+    /// How many of each kind were found, kept or not.
+    pub anomaly_counts: BTreeMap<String, usize>,
     /// The weakest models the anomalies rule out (Elle's `:not`).
     pub not: Vec<String>,
     /// The stronger models also ruled out (Elle's `:also-not`).
@@ -155,7 +167,6 @@ pub struct ElleResult {
 
 /// Checks a history of `options.workload` transactions against `options.consistency_models`.
 pub fn check(history: &PairedHistory, options: &ElleOptions) -> Result<ElleResult, ElleError> {
-    let started = Instant::now();
     let txns = Txns::read(history, options.workload)?;
     let models = if options.consistency_models.is_empty() {
         vec![ConsistencyModel::StrictSerializable]
@@ -163,30 +174,35 @@ pub fn check(history: &PairedHistory, options: &ElleOptions) -> Result<ElleResul
         options.consistency_models.clone()
     };
     let prohibited = model::anomalies_prohibited_by(&models);
-    let workload: Box<dyn Inference + '_> = match options.workload {
+    let mut workload: Box<dyn Inference + '_> = match options.workload {
         Workload::ListAppend => Box::new(list_append::ListAppend::infer(&txns)?),
         Workload::RwRegister => Box::new(rw_register::RwRegister::infer(&txns)?),
     };
-    let mut edges = workload.edges();
+    let mut edges = workload.take_edges();
     session_edges(history, &txns, &mut edges);
     let graph = Graph::new(txns.list.len(), edges);
-    let mut found: Vec<Anomaly> = workload.anomalies();
-    let deadline = started + options.time_limit;
-    let mut timeouts: Vec<Anomaly> = Vec::new();
+    let sccs = graph.sccs();
+    let mut found = workload.take_anomalies();
+    // The budget is the cycle search's: inference is linear in the history and always runs
+    // to the end.
+    let deadline = Instant::now() + options.time_limit;
     let mut relevant_timeout = false;
-    for scc in graph.sccs() {
+    for scc in sccs {
         let now = Instant::now();
         let scc_deadline = (now + options.time_limit / 2).min(deadline);
         let (cycles, timed_out) = search_component(&graph, &scc, scc_deadline, &prohibited);
         for cycle in cycles {
-            found.push(explain_cycle(&txns, &*workload, &cycle));
+            if found.wants(&classify(&cycle)) {
+                found.list.push(explain_cycle(&txns, &*workload, &cycle));
+            }
         }
         if !timed_out.is_empty() {
             relevant_timeout |= timed_out.iter().any(|t| prohibited.contains(t.as_str()));
-            timeouts.push(timeout_anomaly(&txns, &scc, &timed_out));
+            if found.wants("cycle-search-timeout") {
+                found.list.push(timeout_anomaly(&txns, &scc, &timed_out));
+            }
         }
     }
-    found.extend(timeouts);
     Ok(ElleResult::new(
         found,
         models,
@@ -199,7 +215,7 @@ pub fn check(history: &PairedHistory, options: &ElleOptions) -> Result<ElleResul
 
 impl ElleResult {
     fn new(
-        found: Vec<Anomaly>,
+        found: Reporter,
         models: Vec<ConsistencyModel>,
         prohibited: &BTreeSet<&str>,
         relevant_timeout: bool,
@@ -207,17 +223,22 @@ impl ElleResult {
         edge_count: usize,
     ) -> ElleResult {
         let mut anomalies: BTreeMap<String, Vec<Anomaly>> = BTreeMap::new();
-        for a in found {
+        for a in found.list {
             anomalies.entry(a.kind.clone()).or_default().push(a);
         }
-        for list in anomalies.values_mut() {
+        let mut anomaly_counts = found.counts;
+        for (kind, list) in anomalies.iter_mut() {
             list.sort_by(|a, b| {
                 let key = |x: &Anomaly| x.txns.iter().map(|t| t.index).min();
                 key(a)
                     .cmp(&key(b))
                     .then_with(|| a.explanation.cmp(&b.explanation))
             });
+            let before = list.len();
             list.dedup();
+            if let Some(count) = anomaly_counts.get_mut(kind) {
+                *count -= before - list.len();
+            }
         }
         let anomaly_types: Vec<String> = anomalies.keys().cloned().collect();
         let names: BTreeSet<&str> = anomaly_types
@@ -238,6 +259,7 @@ impl ElleResult {
             consistency_models: models,
             anomaly_types,
             anomalies,
+            anomaly_counts,
             not,
             also_not,
             txn_count,
@@ -265,7 +287,8 @@ impl ElleResult {
         }
         const SHOWN: usize = 10;
         for (kind, list) in &self.anomalies {
-            let _ = writeln!(out, "\n{kind} ({} found)", list.len());
+            let count = self.anomaly_counts.get(kind).copied().unwrap_or(list.len());
+            let _ = writeln!(out, "\n{kind} ({count} found)");
             for (i, a) in list.iter().take(SHOWN).enumerate() {
                 let _ = writeln!(out, "  #{}", i + 1);
                 for t in &a.txns {
@@ -280,8 +303,8 @@ impl ElleResult {
                     let _ = writeln!(out, "    - {}", s.explanation);
                 }
             }
-            if list.len() > SHOWN {
-                let _ = writeln!(out, "  ... and {} more", list.len() - SHOWN);
+            if count > SHOWN {
+                let _ = writeln!(out, "  ... and {} more", count - SHOWN);
             }
         }
         out
@@ -326,6 +349,7 @@ impl ElleResult {
             "valid": self.valid.as_str(),
             "consistency_models": self.consistency_models.iter().map(|m| m.name()).collect::<Vec<_>>(),
             "anomaly_types": self.anomaly_types,
+            "anomaly_counts": self.anomaly_counts,
             "anomalies": anomalies,
             "not": self.not,
             "also_not": self.also_not,
@@ -342,7 +366,12 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Fx mixes the high bits well and the low bits poorly, and hashbrown takes the
+        // bucket from the low bits: fold the high bits down (SplitMix64's finalizer).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
@@ -568,12 +597,45 @@ impl Names {
     }
 }
 
+/// How many anomalies of one kind are kept with their witness; the rest are only counted, so
+/// that a history where every read is wrong does not hold a million explanations.
+pub const MAX_ANOMALIES_PER_KIND: usize = 1000;
+
+/// Collects anomalies, keeping at most [`MAX_ANOMALIES_PER_KIND`] of each kind and counting
+/// all of them. The explanation of one past the cap is never written.
+#[derive(Default)]
+pub(crate) struct Reporter {
+    pub list: Vec<Anomaly>,
+    pub counts: BTreeMap<String, usize>,
+}
+
+impl Reporter {
+    /// Counts one anomaly of `kind`; true if it is to be kept (and so explained).
+    pub fn wants(&mut self, kind: &str) -> bool {
+        let count = self.counts.entry(kind.to_string()).or_default();
+        *count += 1;
+        *count <= MAX_ANOMALIES_PER_KIND
+    }
+
+    pub fn report(
+        &mut self,
+        txns: &Txns<'_>,
+        kind: &str,
+        ids: &[u32],
+        explain: impl Fn(&Names) -> String,
+    ) {
+        if self.wants(kind) {
+            self.list.push(txns.anomaly(kind, ids, explain));
+        }
+    }
+}
+
 /// What a workload infers, and how it explains its own edges.
 pub(crate) trait Inference {
-    /// The ww, wr and rw edges.
-    fn edges(&self) -> Vec<(u32, u32, u8)>;
-    /// The anomalies found without looking for cycles.
-    fn anomalies(&self) -> Vec<Anomaly>;
+    /// The ww, wr and rw edges, moved out.
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)>;
+    /// The anomalies found without looking for cycles, moved out.
+    fn take_anomalies(&mut self) -> Reporter;
     /// A sentence justifying the data edge `from -kind-> to`.
     fn explain_edge(&self, from: u32, to: u32, kind: u8, names: &Names) -> String;
 }

@@ -24,7 +24,7 @@
 use schism_histories::{Outcome, Value};
 
 use super::graph::{RW, WR, WW};
-use super::{and_list, Anomaly, ElleError, FxMap, Inference, Names, Txns};
+use super::{and_list, ElleError, FxMap, Inference, Names, Reporter, Txns};
 use crate::txn::MicroOpRef;
 
 const AMBIGUOUS: u32 = u32::MAX;
@@ -34,7 +34,7 @@ pub(crate) struct RwRegister<'t, 'a> {
     /// `(key, value)` to the transaction that wrote it, or [`AMBIGUOUS`].
     writer: FxMap<(u32, &'a Value), u32>,
     edges: Vec<(u32, u32, u8)>,
-    anomalies: Vec<Anomaly>,
+    anomalies: Reporter,
 }
 
 /// A transaction's first read of `key`, if it comes before any write of `key` by the same
@@ -74,7 +74,7 @@ impl<'t, 'a> RwRegister<'t, 'a> {
             txns,
             writer: FxMap::default(),
             edges: Vec::new(),
-            anomalies: Vec::new(),
+            anomalies: Reporter::default(),
         };
         // Per key, the transactions writing it (not failed).
         let mut writers_of: Vec<Vec<u32>> = vec![Vec::new(); txns.keys.len()];
@@ -156,16 +156,15 @@ impl<'t, 'a> RwRegister<'t, 'a> {
                 }
             }
             if overwriters.len() > 1 {
-                rr.anomalies
-                    .push(txns.anomaly("lost-update", &overwriters, |n| {
-                        let who: Vec<String> = overwriters.iter().map(|&i| n.name(i)).collect();
-                        format!(
-                            "{} read key {} = {v} and then wrote it: each write should have \
+                rr.anomalies.report(txns, "lost-update", &overwriters, |n| {
+                    let who: Vec<String> = overwriters.iter().map(|&i| n.name(i)).collect();
+                    format!(
+                        "{} read key {} = {v} and then wrote it: each write should have \
                          seen the others'",
-                            and_list(&who),
-                            txns.key(k)
-                        )
-                    }));
+                        and_list(&who),
+                        txns.key(k)
+                    )
+                });
             }
         }
         Ok(rr)
@@ -173,14 +172,14 @@ impl<'t, 'a> RwRegister<'t, 'a> {
 
     fn report_internal(&mut self, id: u32, k: u32, known: &Value, wrote: bool, read: &Value) {
         let txns = self.txns;
-        self.anomalies.push(txns.anomaly("internal", &[id], |n| {
+        self.anomalies.report(txns, "internal", &[id], |n| {
             format!(
                 "{} {} key {} = {known}, then read it = {read}",
                 n.full(id),
                 if wrote { "wrote" } else { "read" },
                 txns.key(k)
             )
-        }));
+        });
     }
 
     fn external_read(&mut self, id: u32, k: u32, value: &'a Value) {
@@ -190,44 +189,42 @@ impl<'t, 'a> RwRegister<'t, 'a> {
         let txns = self.txns;
         let key = txns.key(k);
         match self.writer.get(&(k, value)).copied() {
-            None => self
-                .anomalies
-                .push(txns.anomaly("garbage-read", &[id], |n| {
-                    format!(
+            None => self.anomalies.report(txns, "garbage-read", &[id], |n| {
+                format!(
                     "{} read key {key} = {value}, but no transaction wrote {value} to key {key}",
                     n.full(id)
                 )
-                })),
+            }),
             Some(AMBIGUOUS) => {}
-            Some(w) if w == id => self.anomalies.push(txns.anomaly("future-read", &[id], |n| {
+            Some(w) if w == id => self.anomalies.report(txns, "future-read", &[id], |n| {
                 format!(
                     "{} read key {key} = {value}, which it writes only later in the same \
                      transaction",
                     n.full(id)
                 )
-            })),
+            }),
             Some(w) if txns.outcome(w) == Outcome::Fail => {
-                self.anomalies.push(txns.anomaly("G1a", &[id, w], |n| {
+                self.anomalies.report(txns, "G1a", &[id, w], |n| {
                     format!(
                         "{} read key {key} = {value}, which {} wrote, but {} failed",
                         n.full(id),
                         n.indexed(w),
                         n.name(w)
                     )
-                }))
+                })
             }
             Some(w) => {
                 self.edges.push((w, id, WR));
                 let last = writes(txns, w, k).last().copied();
                 if let Some(fin) = last.filter(|f| *f != value) {
-                    self.anomalies.push(txns.anomaly("G1b", &[id, w], |n| {
+                    self.anomalies.report(txns, "G1b", &[id, w], |n| {
                         format!(
                             "{} read key {key} = {value}, which {} wrote before overwriting it \
                              with {fin} in the same transaction: an intermediate version",
                             n.full(id),
                             n.indexed(w)
                         )
-                    }));
+                    });
                 }
             }
         }
@@ -235,12 +232,12 @@ impl<'t, 'a> RwRegister<'t, 'a> {
 }
 
 impl Inference for RwRegister<'_, '_> {
-    fn edges(&self) -> Vec<(u32, u32, u8)> {
-        self.edges.clone()
+    fn take_edges(&mut self) -> Vec<(u32, u32, u8)> {
+        std::mem::take(&mut self.edges)
     }
 
-    fn anomalies(&self) -> Vec<Anomaly> {
-        self.anomalies.clone()
+    fn take_anomalies(&mut self) -> Reporter {
+        std::mem::take(&mut self.anomalies)
     }
 
     fn explain_edge(&self, from: u32, to: u32, kind: u8, names: &Names) -> String {

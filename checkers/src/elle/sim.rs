@@ -1,4 +1,4 @@
-//! Simulated list-append stores, for property tests and benchmarks: histories whose
+//! Simulated list-append (or register) stores, for property tests and benchmarks: histories whose
 //! isolation we know by construction.
 //!
 //! - [`Isolation::Serializable`]: each transaction executes atomically at one instant between
@@ -36,6 +36,8 @@ pub struct SimOptions {
     pub info_per_mille: u32,
     /// Per mille of reads returned one element short (an injected anomaly).
     pub stale_read_per_mille: u32,
+    /// Registers (`w` and single-value reads, the rw-register workload) instead of lists.
+    pub registers: bool,
     pub seed: u64,
 }
 
@@ -51,6 +53,7 @@ impl Default for SimOptions {
             fail_per_mille: 20,
             info_per_mille: 10,
             stale_read_per_mille: 0,
+            registers: false,
             seed: 0,
         }
     }
@@ -96,20 +99,25 @@ fn kw(s: &str) -> Value {
     Value::Keyword(s.into())
 }
 
-fn txn_value(ops: &[Mop], reads: Option<&[Option<Vec<i64>>]>) -> Value {
+/// The transaction as a history shows it. A register store is a list store whose reads
+/// return only the last element (`nil` for none) and whose appends are spelled `w`.
+fn txn_value(ops: &[Mop], reads: Option<&[Option<Vec<i64>>]>, registers: bool) -> Value {
     Value::List(
         ops.iter()
             .enumerate()
             .map(|(i, m)| match m {
-                Mop::Append(k, v) => {
-                    Value::List(vec![kw("append"), Value::Int(*k), Value::Int(*v)])
-                }
+                Mop::Append(k, v) => Value::List(vec![
+                    kw(if registers { "w" } else { "append" }),
+                    Value::Int(*k),
+                    Value::Int(*v),
+                ]),
                 Mop::Read(k) => {
-                    let result = reads
-                        .and_then(|r| r.get(i).cloned().flatten())
-                        .map_or(Value::Nil, |l| {
-                            Value::List(l.into_iter().map(Value::Int).collect())
-                        });
+                    let read = reads.and_then(|r| r.get(i).cloned().flatten());
+                    let result = match (read, registers) {
+                        (None, _) => Value::Nil,
+                        (Some(l), true) => l.last().map_or(Value::Nil, |v| Value::Int(*v)),
+                        (Some(l), false) => Value::List(l.into_iter().map(Value::Int).collect()),
+                    };
                     Value::List(vec![kw("r"), Value::Int(*k), result])
                 }
             })
@@ -125,13 +133,12 @@ pub fn simulate(options: &SimOptions) -> History {
     let mut commits: Vec<u64> = Vec::new();
     let mut allocated: Vec<i64> = Vec::new();
     let mut active: Vec<i64> = Vec::new();
-    let new_key =
-        |store: &mut Vec<Vec<i64>>, commits: &mut Vec<u64>, allocated: &mut Vec<i64>| {
-            store.push(Vec::new());
-            commits.push(0);
-            allocated.push(0);
-            (store.len() - 1) as i64
-        };
+    let new_key = |store: &mut Vec<Vec<i64>>, commits: &mut Vec<u64>, allocated: &mut Vec<i64>| {
+        store.push(Vec::new());
+        commits.push(0);
+        allocated.push(0);
+        (store.len() - 1) as i64
+    };
     for _ in 0..options.active_keys.max(1) {
         let k = new_key(&mut store, &mut commits, &mut allocated);
         active.push(k);
@@ -188,7 +195,7 @@ pub fn simulate(options: &SimOptions) -> History {
                     OpType::Invoke,
                     process,
                     "txn",
-                    txn_value(&mops, None),
+                    txn_value(&mops, None, options.registers),
                 ));
                 states[p] = State::Pending(mops, snapshot);
             }
@@ -199,7 +206,7 @@ pub fn simulate(options: &SimOptions) -> History {
                         OpType::Fail,
                         process,
                         "txn",
-                        txn_value(&mops, None),
+                        txn_value(&mops, None, options.registers),
                     ));
                     continue;
                 }
@@ -216,7 +223,7 @@ pub fn simulate(options: &SimOptions) -> History {
                         OpType::Fail,
                         process,
                         "txn",
-                        txn_value(&mops, None),
+                        txn_value(&mops, None, options.registers),
                     ));
                     continue;
                 }
@@ -226,7 +233,7 @@ pub fn simulate(options: &SimOptions) -> History {
                         OpType::Info,
                         process,
                         "txn",
-                        txn_value(&mops, None),
+                        txn_value(&mops, None, options.registers),
                     ));
                     ids[p] = next_id;
                     next_id += 1;
@@ -272,13 +279,13 @@ pub fn simulate(options: &SimOptions) -> History {
                         OpType::Info,
                         process,
                         "txn",
-                        txn_value(&mops, None),
+                        txn_value(&mops, None, options.registers),
                     ));
                     ids[p] = next_id;
                     next_id += 1;
                     continue;
                 }
-                states[p] = State::Done(txn_value(&mops, Some(&reads)));
+                states[p] = State::Done(txn_value(&mops, Some(&reads), options.registers));
             }
             State::Done(value) => {
                 ops.push(Op::new(OpType::Ok, process, "txn", value));
