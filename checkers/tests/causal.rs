@@ -509,3 +509,32 @@ fn json_has_stable_field_names() {
         }"#]]
     .assert_eq(&serde_json::to_string_pretty(&json).unwrap());
 }
+
+#[test]
+fn unkeyed_register_histories_read_as_one_register() {
+    check_explained(
+        r#"
+        0 ok write 1
+        0 ok write 2
+        1 ok read 2
+        1 ok read 1
+    "#,
+        expect![[r#"
+            causal consistency: invalid
+            4 transactions in 2 sessions, 2 writes, 2 reads checked, 2 wr edges kept
+            write-co-read: 1 found, 1 shown
+              - T3 (index 7, process 1) read the register = 1, written by T0 (index 1, process 0), but its causal past holds T1 (index 3, process 0)'s write the register = 2, which causally follows T0: T0 -so-> T1 -wr-> T2 -so-> T3.
+                  T0 -so-> T1: T0 (index 1) and T1 (index 3) are by the same process 0, T0 earlier.
+                  T1 -wr-> T2: T2 (index 5, process 1) read the register = 2, written by T1.
+                  T2 -so-> T3: T2 (index 5) and T3 (index 7) are by the same process 1, T2 earlier.
+        "#]],
+    );
+    passes(
+        r#"
+        0 ok write 1
+        0 ok write 2
+        1 ok read 1
+        1 ok read 2
+    "#,
+    );
+}

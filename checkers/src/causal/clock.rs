@@ -122,12 +122,21 @@ impl Clocks {
                     _ => {
                         // A session's first transaction: a retired chain wholly in its past,
                         // or a new one.
+                        // Chains tried in vain go to the back, so that chains nobody will
+                        // ever have in their past do not block the front.
                         let row = &clocks.rows[base..base + width];
-                        let reuse = retired
-                            .iter()
-                            .take(REUSE_TRIES)
-                            .position(|&c| row.get(c as usize) == chain_len.get(c as usize));
-                        match reuse.and_then(|i| retired.remove(i)) {
+                        let mut reuse = None;
+                        for _ in 0..REUSE_TRIES.min(retired.len()) {
+                            let Some(c) = retired.pop_front() else {
+                                break;
+                            };
+                            if row.get(c as usize) == chain_len.get(c as usize) {
+                                reuse = Some(c);
+                                break;
+                            }
+                            retired.push_back(c);
+                        }
+                        match reuse {
                             Some(c) => c,
                             None => {
                                 chain_len.push(0);

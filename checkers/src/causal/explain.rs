@@ -57,6 +57,7 @@ fn key_text(k: &Value) -> String {
         Value::Str(s) if is_word(s) => s.clone(),
         Value::Keyword(s) if is_word(s) => s.to_string(),
         Value::Int(_) | Value::Float(_) => format!("key {k}"),
+        Value::Nil => "the register".to_string(),
         _ => k.to_string(),
     }
 }

@@ -84,7 +84,12 @@ pub(super) enum Micro<'a> {
     Append(&'a Value, &'a Value),
 }
 
-/// Parses the micro-ops of an operation into `out`; errors are [`txn::txn_of`]'s.
+/// The key of a history of one register whose operations name no key (Knossos's).
+pub(super) static UNKEYED: Value = Value::Nil;
+
+/// Parses the micro-ops of an operation into `out`; errors are [`txn::txn_of`]'s. Besides
+/// what [`txn::txn_of`] reads, a `read` or `write` whose value is not a `[key value]` pair is
+/// an operation on a single register, whose key is [`UNKEYED`].
 pub(super) fn micro_ops<'a>(
     f: &str,
     value: &'a Value,
@@ -105,6 +110,10 @@ pub(super) fn micro_ops<'a>(
     match f {
         "read" | "r" | "write" | "w" | "append" => match value.as_list() {
             Some([key, arg]) => out.push(make(f, key, arg).ok_or_else(fail)?),
+            // Knossos's single register: `{:f :write, :value 3}`, the key left out.
+            _ if matches!(f, "read" | "r" | "write" | "w") => {
+                out.push(make(f, &UNKEYED, value).ok_or_else(fail)?)
+            }
             _ => return Err(fail()),
         },
         _ => {
@@ -545,12 +554,13 @@ impl<'a> Index<'a> {
                 ))
             }
         };
+        // A read with an element nobody wrote still reads from the writers of the others.
         let start = self.elems.len();
+        let mut unwritten = None;
         for item in items {
             let Some(w) = self.writer_of(key, item) else {
-                self.elems.truncate(start);
-                self.thin_air.push(thin_air(Some(item)));
-                return Ok(());
+                unwritten = unwritten.or(Some(item));
+                continue;
             };
             self.elems.push(w);
             let writer = self.writes[w as usize].txn;
@@ -558,6 +568,11 @@ impl<'a> Index<'a> {
                 let wt = self.txns[writer as usize];
                 sources.push((wt.session, wt.pos, writer));
             }
+        }
+        if let Some(item) = unwritten {
+            self.elems.truncate(start);
+            self.thin_air.push(thin_air(Some(item)));
+            return Ok(());
         }
         self.reads.push(Read {
             txn: t,
@@ -668,7 +683,6 @@ mod tests {
             ("read", Value::List(vec![Value::Int(1), Value::Nil])),
             ("append", Value::List(vec![Value::Int(1), Value::Int(2)])),
             ("txn", Value::Int(3)),
-            ("write", Value::Int(3)),
             (
                 "txn",
                 Value::List(vec![Value::List(vec![kw("x"), Value::Int(1), Value::Nil])]),
@@ -696,5 +710,9 @@ mod tests {
             });
             assert_eq!(got, txn::txn_of(f, &value), "{f} {value}");
         }
+        let mut ours = Vec::new();
+        assert_eq!(micro_ops("write", &Value::Int(3), &mut ours), Ok(()));
+        assert_eq!(ours, [Micro::Write(&UNKEYED, &Value::Int(3))]);
+        assert!(micro_ops("append", &Value::Int(3), &mut ours).is_err());
     }
 }
