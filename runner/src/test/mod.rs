@@ -302,9 +302,9 @@ async fn phases(
     if cfg.workload.has_final_reads() && !*interrupted.borrow() {
         let _ = phase_tx.send("final");
         outcome.final_reads = workload::final_reads(
-            &*client,
-            &generator,
-            &recorder,
+            client.clone(),
+            generator.clone(),
+            recorder.clone(),
             &nodes,
             next_process,
             op_timeout + Duration::from_millis(500),

@@ -137,16 +137,20 @@ pub async fn run_load<C: Client>(
 }
 
 /// The final reads: each node's view of every key the workload touched, after the faults
-/// healed. Each read is retried (as a fresh process after an `info`) until it succeeds or
-/// `attempts` run out. Replicas that converge by anti-entropy need a moment after the heal,
-/// so whole rounds of reads are repeated, a second apart, until every node answers the same
-/// or `rounds` run out, and no round starts after `budget` has passed (every read stays in
-/// the history). Returns the last round: node → key → value for the reads that succeeded.
+/// healed, the nodes read concurrently. Each read is retried (as a fresh process after an
+/// `info`) until it succeeds or `attempts` run out. Replicas that converge by anti-entropy
+/// need a moment after the heal, so whole rounds of reads are repeated, a second apart, until
+/// every node answers the same or `rounds` run out, and no round starts after `budget` has
+/// passed (every read stays in the history). Returns the last round: node → key → value for
+/// the reads that succeeded.
+///
+/// Node i's reads are made by processes `first_process + i`, then `+ N` after each `info`,
+/// so that no two nodes' readers share a process id.
 #[allow(clippy::too_many_arguments)] // One call site; a struct would only rename these.
 pub async fn final_reads<C: Client>(
-    client: &C,
-    generator: &Generator,
-    recorder: &Recorder,
+    client: Arc<C>,
+    generator: Arc<Generator>,
+    recorder: Arc<Recorder>,
     nodes: &[SmolStr],
     first_process: i64,
     op_deadline: Duration,
@@ -155,8 +159,9 @@ pub async fn final_reads<C: Client>(
     budget: Duration,
 ) -> BTreeMap<String, BTreeMap<Value, Value>> {
     let give_up = Instant::now() + budget;
-    let reads = generator.final_reads();
-    let mut process = first_process;
+    let reads = Arc::new(generator.final_reads());
+    let n = nodes.len() as i64;
+    let mut processes: Vec<i64> = (0..n).map(|i| first_process + i).collect();
     let mut seen: BTreeMap<String, BTreeMap<Value, Value>> = BTreeMap::new();
     for round in 0..rounds.max(1) {
         if round > 0 {
@@ -166,29 +171,53 @@ pub async fn final_reads<C: Client>(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         seen.clear();
+        let mut tasks = tokio::task::JoinSet::new();
         for (node, name) in nodes.iter().enumerate() {
-            for op in &reads {
-                for attempt in 0..attempts {
-                    if attempt > 0 {
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                    }
-                    let done =
-                        perform(client, recorder, process, node, name, op, op_deadline).await;
-                    if done.kind == OpType::Info {
-                        process += 1;
-                    }
-                    if done.kind == OpType::Ok {
-                        let (key, value) = match generator.workload() {
-                            Workload::Register => match done.value.as_list() {
-                                Some([k, v]) => (k.clone(), v.clone()),
-                                _ => continue,
-                            },
-                            _ => (Value::Int(SET_KEY), done.value),
-                        };
-                        seen.entry(name.to_string()).or_default().insert(key, value);
-                        break;
+            let (client, generator, recorder, reads) = (
+                client.clone(),
+                generator.clone(),
+                recorder.clone(),
+                reads.clone(),
+            );
+            let (name, mut process) = (name.clone(), processes.get(node).copied().unwrap_or(0));
+            tasks.spawn(async move {
+                let mut view = BTreeMap::new();
+                for op in reads.iter() {
+                    for attempt in 0..attempts {
+                        if attempt > 0 {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        let done =
+                            perform(&*client, &recorder, process, node, &name, op, op_deadline)
+                                .await;
+                        if done.kind == OpType::Info {
+                            process += n;
+                        }
+                        if done.kind == OpType::Ok {
+                            let (key, value) = match generator.workload() {
+                                Workload::Register => match done.value.as_list() {
+                                    Some([k, v]) => (k.clone(), v.clone()),
+                                    _ => continue,
+                                },
+                                _ => (Value::Int(SET_KEY), done.value),
+                            };
+                            view.insert(key, value);
+                            break;
+                        }
                     }
                 }
+                (node, name, process, view)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((node, name, process, view)) = joined else {
+                continue;
+            };
+            if let Some(p) = processes.get_mut(node) {
+                *p = process;
+            }
+            if !view.is_empty() {
+                seen.insert(name.to_string(), view);
             }
         }
         if agree(&seen, nodes.len()) {
@@ -295,13 +324,13 @@ mod tests {
 
     #[tokio::test]
     async fn final_reads_collect_each_nodes_view() {
-        let recorder = Recorder::new(None, true);
-        let generator = Generator::new(Workload::Set);
+        let recorder = Arc::new(Recorder::new(None, true));
+        let generator = Arc::new(Generator::new(Workload::Set));
         let nodes: Vec<SmolStr> = vec!["n1".into(), "n2".into()];
         let seen = final_reads(
-            &NullClient,
-            &generator,
-            &recorder,
+            Arc::new(NullClient),
+            generator,
+            recorder.clone(),
             &nodes,
             10,
             Duration::from_secs(1),
