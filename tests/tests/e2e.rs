@@ -2,7 +2,8 @@
 //! faults and real checkers, asserting each replication strategy's expected verdict — and that
 //! every run cleans up after itself. Needs root; see `schism_e2e::have_root`.
 //!
-//! Each test uses its own cluster number, so they run in parallel.
+//! Each test uses its own cluster number (1 to 7), so they run in parallel, and none that
+//! the nemesis crate's own tests use (9 to 14), which clear their cluster numbers first.
 
 use schism_e2e::{
     assert_clean, assert_cluster_gone, assert_processes_gone, have_root, namespace_pids, schism,
@@ -17,7 +18,7 @@ fn raft_register_under_partitions_and_kills_is_linearizable() {
     if !have_root("raft_register_under_partitions_and_kills_is_linearizable") {
         return;
     }
-    let k = 10;
+    let k = 3;
     let run = schism_test(
         k,
         LOAD_S,
@@ -48,7 +49,7 @@ fn raft_list_append_under_partitions_and_kills_is_strict_serializable() {
     if !have_root("raft_list_append_under_partitions_and_kills_is_strict_serializable") {
         return;
     }
-    let k = 11;
+    let k = 4;
     let run = schism_test(
         k,
         LOAD_S,
@@ -80,7 +81,7 @@ fn lww_register_under_clock_bumps_and_partitions_is_not_linearizable() {
     if !have_root("lww_register_under_clock_bumps_and_partitions_is_not_linearizable") {
         return;
     }
-    let k = 12;
+    let k = 5;
     let run = schism_test(
         k,
         LOAD_S,
@@ -116,7 +117,7 @@ fn lww_set_under_clock_bumps_and_partitions_loses_acknowledged_elements() {
     if !have_root("lww_set_under_clock_bumps_and_partitions_loses_acknowledged_elements") {
         return;
     }
-    let k = 13;
+    let k = 6;
     let run = schism_test(
         k,
         LOAD_S,
@@ -155,7 +156,7 @@ fn crdt_register_under_partitions_is_causal_and_converges_but_is_not_linearizabl
     {
         return;
     }
-    let k = 14;
+    let k = 7;
     let run = schism_test(
         k,
         LOAD_S,
@@ -187,7 +188,7 @@ fn a_killed_run_is_removed_by_schism_cleanup() {
     if !have_root("a_killed_run_is_removed_by_schism_cleanup") {
         return;
     }
-    let k = 8;
+    let k = 1;
     let (mut child, store) = spawn_schism_test(
         k,
         &[
@@ -244,7 +245,7 @@ fn a_killed_run_is_removed_by_schism_cleanup() {
 /// Loopback mode needs no root, so this one runs everywhere.
 #[test]
 fn raft_register_on_loopback_under_kills_is_linearizable() {
-    let k = 9;
+    let k = 2;
     let run = schism_test(
         k,
         10,
