@@ -7,15 +7,23 @@
 //! - [`generator`]: what each workload asks for; the rate limit.
 //! - [`client`]: operations → requests → `ok`/`fail`/`info`.
 //! - [`workload`]: the logical processes, and the final reads.
-//! - [`cluster`], [`db`]: the node processes and their command lines.
+//! - [`cluster`]: the local cluster (namespaces as root, loopback otherwise), its node
+//!   processes and the seeded fault schedule, all through the nemesis crate; [`db`]: mmkv's
+//!   command line and health check.
 //! - [`store`]: the run directory and the streamed history.
 //! - [`checks`]: set-full, counter and convergence checkers; [`verdict`]: which checkers judge
 //!   which workload, and `results.json`.
 //! - [`progress`]: the line on stderr.
 //!
 //! The phases: main (load and faults, until the time limit) → heal every fault and wait for
-//! every node to answer its health check (bounded) → final reads on every node → stop the
-//! nodes → check. The nemesis heals at the end, on error and on Ctrl-C/SIGTERM.
+//! every node to answer its health check (bounded) → final reads on every node, repeated
+//! until they agree (bounded) → tear the cluster down → check. The nemesis heals at the end,
+//! on error and on Ctrl-C/SIGTERM; an interrupted run is still checked, and its verdict is
+//! `unknown` unless an anomaly was already found.
+//!
+//! **Invariant:** every operation is recorded (invocation before the request, completion
+//! after) in one order whose times never decrease, and a process whose operation ended
+//! `info` never invokes again.
 
 pub mod checks;
 pub mod client;
