@@ -343,6 +343,8 @@ pub fn resolve(args: &TestArgs, env: &Env) -> Result<TestConfig, ConfigError> {
             return err("cannot find the mmkv binary: pass --mmkv-bin or set SCHISM_MMKV_BIN")
         }
     };
+    // Nodes are started in their own working directories: a relative path would not find it.
+    let mmkv_bin = std::path::absolute(&mmkv_bin).unwrap_or(mmkv_bin);
     let network = if env.is_root && !args.loopback {
         Network::Namespaces
     } else {

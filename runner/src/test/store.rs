@@ -27,6 +27,9 @@ impl RunDir {
     /// Creates `store/<name>/<start time>/` and its `nodes/` folder, and points the `latest`
     /// links at it.
     pub fn create(store: &Path, name: &str, start: SystemTime) -> io::Result<RunDir> {
+        // Nodes run in their own working directories, so every path handed to them must be
+        // absolute.
+        let store = std::path::absolute(store)?;
         let test_dir = store.join(name);
         let mut stamp = timestamp(start);
         let mut path = test_dir.join(&stamp);
