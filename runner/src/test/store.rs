@@ -318,4 +318,15 @@ mod tests {
         );
         fs::remove_dir_all(&store).unwrap();
     }
+
+    /// Regression: a relative `--store` reached the nodes as relative data directories, which
+    /// they resolved against their own working directories.
+    #[test]
+    fn regression_run_dirs_are_absolute_even_for_a_relative_store() {
+        let relative = PathBuf::from(format!("schism-relative-store-{}", std::process::id()));
+        let run = RunDir::create(&relative, "t", UNIX_EPOCH).unwrap();
+        assert!(run.path.is_absolute(), "{}", run.path.display());
+        assert!(run.node_dir("n1").is_absolute());
+        fs::remove_dir_all(&relative).unwrap();
+    }
 }
