@@ -194,16 +194,15 @@ async fn drive(
         .await
         .map_err(Failure::internal)?;
     let mut result = phases(cfg, &cluster, recorder.clone(), interrupted).await;
-    // The phases heal on their way out; this heals whatever an error left broken.
-    let heal_errors = cluster.heal_all(&recorder).await;
+    // The phases heal on their way out; an error may have skipped that, so heal here too
+    // before the nodes go (the teardown alone would leave no rule behind, but a person reading
+    // the history should see the faults end).
+    if result.is_err() {
+        let _ = cluster.heal_all(&recorder).await;
+    }
     let teardown = cluster.teardown().await;
-    if let Ok(outcome) = result.as_mut() {
-        outcome
-            .notes
-            .extend(heal_errors.into_iter().map(|e| format!("heal failed: {e}")));
-        if let Err(e) = teardown {
-            outcome.notes.push(e);
-        }
+    if let (Ok(outcome), Err(e)) = (result.as_mut(), teardown) {
+        outcome.notes.push(e);
     }
     result
 }
