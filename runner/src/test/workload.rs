@@ -342,4 +342,33 @@ mod tests {
         assert_eq!(seen.len(), 2);
         assert_eq!(seen["n2"][&Value::Int(0)], Value::Nil);
     }
+
+    /// The rate limit holds the total rate across processes near its target; measured on
+    /// tokio's paused clock, so no wall-clock time is asserted.
+    #[tokio::test(start_paused = true)]
+    async fn the_total_rate_is_limited() {
+        let recorder = Arc::new(Recorder::new(None, false));
+        let (_tx, stop) = watch::channel(false);
+        let params = LoadParams {
+            concurrency: 10,
+            nodes: vec!["n1".into()],
+            seed: 9,
+            rate_per_s: 100.0,
+            deadline: Instant::now() + Duration::from_secs(20),
+            op_deadline: Duration::from_secs(1),
+        };
+        run_load(
+            Arc::new(NullClient),
+            Arc::new(Generator::new(Workload::Register)),
+            recorder.clone(),
+            params,
+            stop,
+        )
+        .await;
+        let ops = recorder.counts().ok;
+        assert!(
+            (1800..=2200).contains(&ops),
+            "{ops} operations in 20 s at 100/s"
+        );
+    }
 }
