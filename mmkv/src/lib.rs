@@ -78,6 +78,9 @@ pub struct Args {
     /// Timeout of a request to another node, and of waiting for a Raft commit.
     #[arg(long, default_value_t = 2000)]
     pub request_timeout_ms: u64,
+    /// Raft: take a snapshot every this many log entries, and purge the log before it.
+    #[arg(long, default_value_t = 20_000)]
+    pub snapshot_logs: u64,
     /// Period of anti-entropy (lww, crdt).
     #[arg(long, default_value_t = 1000)]
     pub anti_entropy_ms: u64,
@@ -117,7 +120,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let anti_entropy = Duration::from_millis(args.anti_entropy_ms.max(10));
     let engine = match args.replication {
         Replication::Raft => Engine::Raft(Arc::new(
-            raft::RaftEngine::start(cluster.clone(), &args.data_dir, timeout).await?,
+            raft::RaftEngine::start(cluster.clone(), &args.data_dir, timeout, args.snapshot_logs)
+                .await?,
         )),
         Replication::Lww => Engine::Lww(lww::Lww::start(
             cluster.clone(),

@@ -628,12 +628,14 @@ pub struct RaftEngine {
 }
 
 impl RaftEngine {
-    /// Opens the durable state in `dir` and starts the Raft node. Node ids map to Raft ids by
+    /// Opens the durable state in `dir` and starts the Raft node; a snapshot is taken every
+    /// `snapshot_logs` entries, and the log before it purged. Node ids map to Raft ids by
     /// their position (from 1) in the sorted list of all ids, which every node computes alike.
     pub async fn start(
         cluster: Arc<Cluster>,
         dir: &Path,
         timeout: Duration,
+        snapshot_logs: u64,
     ) -> anyhow::Result<Self> {
         let ids = cluster.all_ids();
         let mut names = BTreeMap::new();
@@ -658,8 +660,11 @@ impl RaftEngine {
             heartbeat_interval: 100,
             election_timeout_min: 400,
             election_timeout_max: 800,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
-            max_in_snapshot_log_to_keep: 1_000,
+            // A snapshot chunk (up to 3 MiB of JSON) needs more than the default 200 ms on a
+            // busy two-core machine.
+            install_snapshot_timeout: 2_000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_logs.max(1)),
+            max_in_snapshot_log_to_keep: (snapshot_logs / 2).min(1_000),
             ..Default::default()
         }
         .validate()?;
