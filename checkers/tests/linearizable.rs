@@ -155,7 +155,7 @@ fn info_write_may_take_effect_late_or_never() {
         1 ok read 0
         "#,
         expect![
-            "valid: linearizable as a register (2 operations checked, 2 configurations explored)"
+            "valid: linearizable as a register (1 operations checked, 1 configurations explored)"
         ],
     );
 }

@@ -24,7 +24,14 @@ pub enum Command {
     /// Serve the run store over HTTP.
     Serve(ServeArgs),
     /// Remove what a killed run left behind: namespaces, firewall rules, node processes.
-    Cleanup,
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Clean only local cluster k (0..15) instead of all of them.
+    #[arg(long)]
+    pub cluster: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +75,20 @@ pub struct TestArgs {
     /// Write a JUnit XML summary here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// The mmkv binary; default: `$SCHISM_MMKV_BIN`, else `mmkv` next to the schism executable.
+    #[arg(long)]
+    pub mmkv_bin: Option<PathBuf>,
+    /// The local cluster number k (0..15): hosts live at 192.168.(240+k).(10+i), and
+    /// loopback ports start at 20000 + 100k. Parallel tests use distinct numbers.
+    #[arg(long, default_value_t = 0)]
+    pub cluster: u8,
+    /// Run the nodes on 127.0.0.1 instead of network namespaces, even as root (partitions
+    /// and packet loss are then unsupported).
+    #[arg(long)]
+    pub loopback: bool,
+    /// Milliseconds a client waits for a reply before it records the operation as `info`.
+    #[arg(long, default_value_t = 1500)]
+    pub op_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -2,14 +2,18 @@
 //!
 //! - [`cli`]: the raw command line (clap).
 //! - [`check`]: `schism check`, history analysis.
-//! - `test`: `schism test`, the harness.
+//! - [`test`](mod@test): `schism test`, the harness.
+//! - [`cleanup`]: `schism cleanup`, removing what killed runs left behind.
+//! - [`report_cmd`], [`serve`], [`junit`]: `schism report`, `schism serve`, JUnit XML.
 
 pub mod check;
+pub mod cleanup;
 pub mod cli;
 pub mod exit;
 pub mod junit;
 pub mod report_cmd;
 pub mod serve;
+pub mod test;
 
 use std::ffi::OsString;
 
@@ -33,10 +37,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Report(args) => report_cmd::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
-        other => Err(exit::Failure::usage(format!(
-            "{} is not available in this build",
-            command_name(&other)
-        ))),
+        cli::Command::Test(args) => test::run(&args),
+        cli::Command::Cleanup(args) => cleanup::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -44,15 +46,5 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             eprintln!("schism: {}", failure.message);
             failure.code
         }
-    }
-}
-
-fn command_name(command: &cli::Command) -> &'static str {
-    match command {
-        cli::Command::Test(_) => "test",
-        cli::Command::Check(_) => "check",
-        cli::Command::Report(_) => "report",
-        cli::Command::Serve(_) => "serve",
-        cli::Command::Cleanup => "cleanup",
     }
 }

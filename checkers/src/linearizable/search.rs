@@ -12,7 +12,11 @@
 //!
 //! `info` operations have no return entry (their return is at +∞): they may be linearized at
 //! any point after their call, or never. The search succeeds as soon as every `ok` operation is
-//! linearized.
+//! linearized. Because they are optional, the memo table prunes by *dominance* rather than
+//! equality: a configuration is skipped when one with the same state and the same `ok`
+//! operations, but only a subset of its `info` operations, was already visited (whatever
+//! completes from the larger set completes from the smaller one). Without this, every dead end
+//! is explored once per subset of the crashed operations pending at that point.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,25 +149,45 @@ impl<S: Eq + Clone> Memo<S> {
         }
     }
 
-    /// Inserts the configuration; false when it was already there.
-    fn insert(&mut self, hash: u64, bits: &[u64], state: &S, state_heap: usize) -> bool {
+    /// Inserts the configuration; false when it, or one that dominates it, was already there.
+    ///
+    /// (S, s) dominates (S', s) when S' is S plus `info` operations only: those need not be
+    /// linearized, so whatever completes from S' also completes from S, and if S was explored
+    /// without success, S' needs no exploring. `hash` covers only the `ok` operations of the
+    /// set, so both land in the same chain; `ok_mask` marks the `ok` operations' bits.
+    fn insert(
+        &mut self,
+        hash: u64,
+        bits: &[u64],
+        ok_mask: &[u64],
+        state: &S,
+        state_heap: usize,
+    ) -> bool {
         let new = self.states.len() as u32;
-        let first = match self.heads.get(&hash) {
-            Some(&first) => {
-                let mut i = first;
-                while i != NIL {
-                    let at = i as usize * self.words;
-                    if self.states.get(i as usize) == Some(state)
-                        && self.bits.get(at..at + self.words) == Some(bits)
-                    {
-                        return false;
+        let first =
+            match self.heads.get(&hash) {
+                Some(&first) => {
+                    let mut i = first;
+                    while i != NIL {
+                        let at = i as usize * self.words;
+                        if self.states.get(i as usize) == Some(state) {
+                            if let Some(seen) = self.bits.get(at..at + self.words) {
+                                let dominated = seen.iter().zip(bits).zip(ok_mask).all(
+                                    |((&seen, &cur), &ok)| {
+                                        seen & !cur == 0 && (seen ^ cur) & ok == 0
+                                    },
+                                );
+                                if dominated {
+                                    return false;
+                                }
+                            }
+                        }
+                        i = self.chain.get(i as usize).copied().unwrap_or(NIL);
                     }
-                    i = self.chain.get(i as usize).copied().unwrap_or(NIL);
+                    first
                 }
-                first
-            }
-            None => NIL,
-        };
+                None => NIL,
+            };
         self.heads.insert(hash, new);
         self.chain.push(first);
         self.bits.extend_from_slice(bits);
@@ -263,7 +287,22 @@ pub(crate) fn search<M: Spec>(
         .map(|e| if e == 0 { NIL } else { e - 1 })
         .collect();
 
-    let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
+    // Only `ok` operations enter the hash: see `Memo::insert`.
+    let zobrist: Vec<u64> = (0..n)
+        .map(|i| {
+            if ops[i].ret.is_some() {
+                splitmix64(i as u64)
+            } else {
+                0
+            }
+        })
+        .collect();
+    let mut ok_mask = vec![0u64; words];
+    for (i, op) in ops.iter().enumerate() {
+        if op.ret.is_some() {
+            ok_mask[i / 64] |= 1 << (i % 64);
+        }
+    }
     let mut bits = vec![0u64; words];
     let mut zob: u64 = 0;
     let mut memo: Memo<M::State> = Memo::new(words);
@@ -316,7 +355,7 @@ pub(crate) fn search<M: Spec>(
                 bits[op / 64] |= 1 << (op % 64);
                 zob ^= zobrist[op];
                 let hash = zob ^ hash_state(&new_state);
-                if memo.insert(hash, &bits, &new_state, M::heap_bytes(&new_state)) {
+                if memo.insert(hash, &bits, &ok_mask, &new_state, M::heap_bytes(&new_state)) {
                     configurations += 1;
                     let old = std::mem::replace(&mut state, new_state);
                     stack.push((entry, old));
@@ -408,5 +447,56 @@ pub(crate) fn search<M: Spec>(
             }
             entry = next[c];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linearizable::model::{LinOp, RegisterSpec};
+    use schism_histories::Value;
+
+    /// `crashed` concurrent info writes of distinct values, then a read of a value none wrote.
+    fn crashed_writes_then_bad_read(crashed: usize) -> Outcome<u32> {
+        let mut ops: Vec<LinOp> = (0..crashed)
+            .map(|i| LinOp {
+                pair: i,
+                invoke: i,
+                complete: None,
+                f: "write".into(),
+                value: Value::Int(i as i64 + 1),
+            })
+            .collect();
+        ops.push(LinOp {
+            pair: crashed,
+            invoke: crashed,
+            complete: Some(crashed + 1),
+            f: "read".into(),
+            value: Value::Int(-1),
+        });
+        let (spec, compiled) = RegisterSpec::<false>::build(&Value::Int(0), &ops).unwrap();
+        let search_ops: Vec<SearchOp<'_, _>> = ops
+            .iter()
+            .zip(&compiled)
+            .filter_map(|(op, c)| {
+                c.as_ref().map(|c| SearchOp {
+                    op: c,
+                    call: op.invoke,
+                    ret: op.complete,
+                })
+            })
+            .collect();
+        let limits = Limits::new(Duration::from_secs(60), 1 << 30);
+        search(&spec, &search_ops, &limits)
+    }
+
+    #[test]
+    fn crashed_writes_nobody_reads_are_dropped() {
+        let outcome = crashed_writes_then_bad_read(64);
+        assert!(matches!(
+            outcome.verdict,
+            Verdict::Invalid { ref prefix, .. } if prefix.is_empty()
+        ));
+        assert_eq!(outcome.configurations, 0);
     }
 }
