@@ -135,23 +135,28 @@ pub struct FileVerdict {
 }
 
 impl CheckerVerdict {
-    /// A checker's verdict; its JSON gains a `valid` field, so that every checker's result
-    /// in `results.json` and `--json` output says its verdict under the same name.
     fn new(
         checker: &str,
         validity: Validity,
         explanation: String,
-        mut json: serde_json::Value,
+        json: serde_json::Value,
     ) -> CheckerVerdict {
-        if let serde_json::Value::Object(map) = &mut json {
-            map.insert("valid".to_string(), validity.as_str().into());
-        }
         CheckerVerdict {
             checker: checker.to_string(),
             validity,
             explanation,
             json,
         }
+    }
+
+    /// The checker's entry in `--json` output, laid out as in a run's `results.json`: its
+    /// verdict, the text a person reads, and the checker's own result (the witness).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "valid": self.validity.as_str(),
+            "summary": self.explanation,
+            "explanation": self.json,
+        })
     }
 }
 
@@ -179,7 +184,7 @@ impl FileVerdict {
         let checkers: serde_json::Map<String, serde_json::Value> = self
             .checks
             .iter()
-            .map(|c| (c.checker.clone(), c.json.clone()))
+            .map(|c| (c.checker.clone(), c.to_json()))
             .collect();
         serde_json::json!({
             "file": file,

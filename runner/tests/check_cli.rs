@@ -153,7 +153,8 @@ fn json_output_is_one_object_per_file() {
     assert_eq!(lines.len(), 1, "{stdout}");
     let json: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
     assert_eq!(json["valid"], "invalid");
-    let result = &json["checkers"]["linearizable"];
+    assert_eq!(json["checkers"]["linearizable"]["valid"], "invalid");
+    let result = &json["checkers"]["linearizable"]["explanation"];
     assert_eq!(result["validity"], "invalid");
     assert!(result["witness"].is_object(), "{result}");
     assert!(result["minimized"].is_object(), "{result}");

@@ -90,7 +90,7 @@ pub struct Run {
 impl Run {
     /// A checker's validity in results.json: `valid`, `invalid` or `unknown`.
     pub fn validity(&self, checker: &str) -> &str {
-        self.results["checkers"][checker]["validity"]
+        self.results["checkers"][checker]["valid"]
             .as_str()
             .unwrap_or("missing")
     }

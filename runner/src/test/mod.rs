@@ -89,6 +89,7 @@ fn watch_signals() -> watch::Receiver<bool> {
 }
 
 async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
+    let run_started = std::time::Instant::now();
     let internal =
         |what: &str, e: &dyn std::fmt::Display| Failure::internal(format!("failed to {what}: {e}"));
     let run = RunDir::create(&cfg.store, &cfg.name, SystemTime::now())
@@ -155,9 +156,15 @@ async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
     run.write_atomic("results.json", &json)
         .map_err(|e| internal("write results.json", &e))?;
     if let Some(junit) = &cfg.junit {
-        store::write_atomic(junit, results.junit_xml().as_bytes())
+        let elapsed_s = run_started.elapsed().as_secs_f64();
+        store::write_atomic(junit, results.junit_xml(elapsed_s).as_bytes())
             .map_err(|e| internal(&format!("write {}", junit.display()), &e))?;
     }
+    // The report is rendered from the files just written, as `schism report RUN_DIR` would,
+    // so that what a person opens is exactly what the run directory holds.
+    let html = crate::report_cmd::render_run_dir(&run.path)?;
+    run.write_atomic("report.html", html.as_bytes())
+        .map_err(|e| internal("write report.html", &e))?;
     eprint!("{}", results.summary());
     println!("{}", run.path.display());
     Ok(results.validity.exit_code())

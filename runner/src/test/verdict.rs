@@ -12,6 +12,7 @@ use schism_checkers::Validity;
 use schism_histories::{History, PairedHistory, Value};
 use serde_json::json;
 
+use crate::junit::{junit_xml, JunitCase};
 use crate::test::checks::{self, Checked};
 use crate::test::config::{TestConfig, Workload};
 use crate::test::RunOutcome;
@@ -38,9 +39,9 @@ impl Results {
         json!({
             "version": RESULTS_JSON_VERSION,
             "test": self.test,
-            "validity": self.validity,
+            "valid": self.validity,
             "checkers": self.checkers.iter().map(|(name, c)| {
-                (name.clone(), json!({"validity": c.validity, "explanation": c.explanation}))
+                (name.clone(), json!({"valid": c.validity, "summary": c.text, "explanation": c.explanation}))
             }).collect::<serde_json::Map<_, _>>(),
             "interrupted": self.interrupted,
             "unsupported_faults": self.unsupported_faults,
@@ -50,45 +51,19 @@ impl Results {
         })
     }
 
-    /// A JUnit XML summary for CI systems: one test case per checker, failed when invalid,
-    /// skipped when unknown.
-    pub fn junit_xml(&self) -> String {
-        let failures = self
+    /// A JUnit XML summary for CI systems: one test case per checker (see [`crate::junit`]).
+    pub fn junit_xml(&self, elapsed_s: f64) -> String {
+        let cases: Vec<JunitCase> = self
             .checkers
-            .values()
-            .filter(|c| c.validity == Validity::Invalid)
-            .count();
-        let skipped = self
-            .checkers
-            .values()
-            .filter(|c| c.validity == Validity::Unknown)
-            .count();
-        let mut out = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
-            xml_escape(&self.test),
-            self.checkers.len()
-        );
-        for (name, c) in &self.checkers {
-            out.push_str(&format!(
-                "  <testcase classname=\"{}\" name=\"{}\">",
-                xml_escape(&self.test),
-                xml_escape(name)
-            ));
-            match c.validity {
-                Validity::Valid => {}
-                Validity::Invalid => out.push_str(&format!(
-                    "<failure message=\"invalid\">{}</failure>",
-                    xml_escape(&c.text)
-                )),
-                Validity::Unknown => out.push_str(&format!(
-                    "<skipped message=\"unknown: {}\"/>",
-                    xml_escape(c.text.lines().next().unwrap_or_default())
-                )),
-            }
-            out.push_str("</testcase>\n");
-        }
-        out.push_str("</testsuite>\n");
-        out
+            .iter()
+            .map(|(name, c)| JunitCase {
+                name: name.clone(),
+                validity: c.validity,
+                explanation: c.text.clone(),
+                time_s: elapsed_s,
+            })
+            .collect();
+        junit_xml(&self.test, &cases)
     }
 
     /// The summary printed on stderr at the end of a run.
@@ -106,22 +81,6 @@ impl Results {
         out.push_str(&format!("{}: {}\n", self.test, self.validity));
         out
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Seconds each search-based checker may take before it answers unknown.
@@ -405,11 +364,15 @@ mod tests {
         };
         expect_test::expect![[r#"
             <?xml version="1.0" encoding="UTF-8"?>
-            <testsuite name="mmkv-lww-set-none" tests="2" failures="1" skipped="0">
-              <testcase classname="mmkv-lww-set-none" name="convergence"></testcase>
-              <testcase classname="mmkv-lww-set-none" name="set-full"><failure message="invalid">1 lost &lt;e.g. 3&gt;</failure></testcase>
-            </testsuite>
+            <testsuites name="schism" tests="2" failures="1" errors="0" skipped="0" time="3.000">
+              <testsuite name="mmkv-lww-set-none" tests="2" failures="1" errors="0" skipped="0" time="3.000">
+                <testcase name="convergence" classname="mmkv-lww-set-none" time="1.500"/>
+                <testcase name="set-full" classname="mmkv-lww-set-none" time="1.500">
+                  <failure message="1 lost &lt;e.g. 3&gt;" type="invalid">1 lost &lt;e.g. 3&gt;</failure>
+                </testcase>
+              </testsuite>
+            </testsuites>
         "#]]
-        .assert_eq(&results.junit_xml());
+        .assert_eq(&results.junit_xml(1.5));
     }
 }
