@@ -317,6 +317,7 @@ pub(crate) fn search<M: Spec>(
         limits.memory_used.fetch_sub(accounted, Ordering::Relaxed);
     };
 
+    let read_only: Vec<bool> = ops.iter().map(|op| spec.is_read_only(op.op)).collect();
     let mut entry = next[0];
     loop {
         if ok_remaining == 0 || entry == NIL {
@@ -379,8 +380,17 @@ pub(crate) fn search<M: Spec>(
                 }
                 bits[op / 64] &= !(1 << (op % 64));
                 zob ^= zobrist[op];
+                // An enabled read whose configuration already failed elsewhere: this
+                // configuration fails too (see `read_only` below). Only for `ok` reads: a
+                // configuration with the same `ok` operations is no ancestor, so it did fail.
+                if !(read_only[op] && ops[op].ret.is_some()) {
+                    entry = next[e];
+                    continue;
+                }
+            } else {
+                entry = next[e];
+                continue;
             }
-            entry = next[e];
         } else {
             // The operation returning here was not linearized in time: note how far we got,
             // then backtrack.
@@ -408,6 +418,12 @@ pub(crate) fn search<M: Spec>(
                     })
                 }
             }
+        }
+        // Backtrack: undo the last linearization and try the next call after it. A read
+        // (an operation that leaves the state as it is) enabled in a configuration can always
+        // go first in whatever completes from there, so when the configuration after a read
+        // fails, so does the one before it: undo further.
+        loop {
             let Some((c, old)) = stack.pop() else {
                 release(accounted);
                 let d = deepest.unwrap_or(Deepest {
@@ -445,7 +461,10 @@ pub(crate) fn search<M: Spec>(
             if next[c] != NIL {
                 prev[next[c] as usize] = c as u32;
             }
-            entry = next[c];
+            if !read_only[lifted] {
+                entry = next[c];
+                break;
+            }
         }
     }
 }
