@@ -17,6 +17,11 @@
 //! operations, but only a subset of its `info` operations, was already visited (whatever
 //! completes from the larger set completes from the smaller one). Without this, every dead end
 //! is explored once per subset of the crashed operations pending at that point.
+//!
+//! Reads (operations that leave the state as it is) are committed to: a read enabled in a
+//! configuration can go first in whatever completes from there, so if the configuration after
+//! it fails, the one before it fails too, and the search backtracks past both. This is what
+//! keeps read-heavy histories with many concurrent processes cheap.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
