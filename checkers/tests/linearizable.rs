@@ -591,3 +591,27 @@ fn minimize_says_when_there_is_nothing_to_do() {
         Some("the history is valid; nothing to minimize")
     );
 }
+
+#[test]
+fn a_search_past_its_memory_budget_stops_with_unknown() {
+    // Sixteen concurrent writes and an impossible read among them: proving it invalid takes
+    // every subset of the writes, far more than 1 MiB of configurations.
+    let mut text = String::new();
+    for p in 0..16 {
+        text.push_str(&format!("{p} invoke write {p}\n"));
+    }
+    text.push_str("99 invoke read\n99 ok read 77\n");
+    for p in 0..16 {
+        text.push_str(&format!("{p} ok write {p}\n"));
+    }
+    let result = run(
+        &int0(Model::Register).with_memory_limit_bytes(1 << 20),
+        &text,
+    );
+    assert_eq!(result.validity, Validity::Unknown, "{}", result.explain());
+    let reason = result.unknown_reason.unwrap();
+    assert!(
+        reason.starts_with("memory limit of 1 MiB reached after exploring "),
+        "{reason}"
+    );
+}

@@ -84,3 +84,24 @@ fn multi_register_corpus() {
 fn mutex_corpus() {
     check_folder("mutex");
 }
+
+/// Every invalid cas-register history shrinks to a small invalid one, which is 1-minimal.
+#[test]
+fn bad_cas_register_histories_minimize() {
+    let dir = corpus().join("cas-register/bad");
+    if !dir.exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the corpus is missing at {}", dir.display());
+        }
+        println!("skipped: the corpus is missing at {}", dir.display());
+        return;
+    }
+    for file in files(&dir) {
+        let paired = read_path(&file).unwrap().pair().unwrap();
+        let minimized = schism_checkers::linearizable::minimize(&paired, &options("cas-register"));
+        println!("{}: {}", file.display(), minimized.explain());
+        assert!(minimized.complete, "{}", file.display());
+        assert_eq!(minimized.result.validity, Validity::Invalid);
+        assert!(minimized.kept.len() <= 12, "{}", minimized.explain());
+    }
+}

@@ -21,8 +21,8 @@ fn sim() -> impl Strategy<Value = SimOptions> {
     (
         any::<u64>(),
         1usize..=20,
-        0usize..120,
-        0u32..=20,
+        0usize..60,
+        0u32..=10,
         any::<bool>(),
         prop::option::of(1u64..4),
     )
@@ -83,7 +83,7 @@ fn without(history: &PairedHistory, index: u64) -> PairedHistory {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn simulated_registers_are_linearizable(sim in sim()) {

@@ -59,6 +59,11 @@ pub(crate) trait Spec: Sized + Sync {
     fn build(init: &Value, ops: &[LinOp]) -> Built<Self>;
     fn init(&self) -> Self::State;
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+    /// Whether the operation never changes the state where it can happen (a read). The search
+    /// commits to such an operation as soon as it is enabled.
+    fn is_read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
     /// The state as a value a person can read, for witnesses.
     fn state_value(&self, state: &Self::State) -> Value;
     /// Heap bytes a state owns beyond its own size, for the memory estimate.
@@ -180,6 +185,10 @@ impl<const CAS: bool> Spec for RegisterSpec<CAS> {
 
     fn init(&self) -> u32 {
         self.init
+    }
+
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
     }
 
     fn step(&self, state: &u32, op: &RegisterOp) -> Option<u32> {
@@ -345,6 +354,10 @@ impl Spec for MultiRegisterSpec {
         self.init.clone()
     }
 
+    fn is_read_only(&self, op: &Vec<MicroStep>) -> bool {
+        op.iter().all(|s| matches!(s, MicroStep::Read(..)))
+    }
+
     fn step(&self, state: &Box<[u32]>, op: &Vec<MicroStep>) -> Option<Box<[u32]>> {
         let mut next = state.clone();
         for step in op {
@@ -427,6 +440,10 @@ impl Spec for SetSpec {
 
     fn init(&self) -> Box<[u32]> {
         Box::new([])
+    }
+
+    fn is_read_only(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
     }
 
     fn step(&self, state: &Box<[u32]>, op: &SetOp) -> Option<Box<[u32]>> {
@@ -516,6 +533,10 @@ impl Spec for CounterSpec {
         self.init
     }
 
+    fn is_read_only(&self, op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_))
+    }
+
     fn step(&self, state: &i64, op: &CounterOp) -> Option<i64> {
         match *op {
             CounterOp::Add(n) => Some(state.wrapping_add(n)),
@@ -564,6 +585,10 @@ impl Spec for QueueSpec {
 
     fn init(&self) -> VecDeque<u32> {
         VecDeque::new()
+    }
+
+    fn is_read_only(&self, op: &QueueOp) -> bool {
+        matches!(op, QueueOp::DequeueEmpty)
     }
 
     fn step(&self, state: &VecDeque<u32>, op: &QueueOp) -> Option<VecDeque<u32>> {

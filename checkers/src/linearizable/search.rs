@@ -17,6 +17,11 @@
 //! operations, but only a subset of its `info` operations, was already visited (whatever
 //! completes from the larger set completes from the smaller one). Without this, every dead end
 //! is explored once per subset of the crashed operations pending at that point.
+//!
+//! Reads (operations that leave the state as it is) are committed to: a read enabled in a
+//! configuration can go first in whatever completes from there, so if the configuration after
+//! it fails, the one before it fails too, and the search backtracks past both. This is what
+//! keeps read-heavy histories with many concurrent processes cheap.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -126,22 +131,32 @@ pub(crate) struct Outcome<S> {
 /// At most this many distinct states are reported for the longest prefix.
 const MAX_WITNESS_STATES: usize = 8;
 
-/// The memo table of configurations seen: a hash of (linearized set, state) to a chain of
-/// entries, each a bitset in one flat arena and a state. Lookups allocate nothing.
+/// The memo table of configurations seen. Each entry is a bitset in one flat arena and a
+/// state; two hash tables chain entries: by the whole configuration (for exact matches) and by
+/// its `ok` operations and state only (for dominance, below). Lookups allocate nothing.
 struct Memo<S> {
-    heads: FxHashMap<u64, u32>,
-    chain: Vec<u32>,
+    exact_heads: FxHashMap<u64, u32>,
+    exact_chain: Vec<u32>,
+    ok_heads: FxHashMap<u64, u32>,
+    ok_chain: Vec<u32>,
     bits: Vec<u64>,
     states: Vec<S>,
     words: usize,
     heap_bytes: usize,
 }
 
+/// How many entries of a chain by `ok` operations are scanned for a dominating one; past that
+/// only exact matches prune. Pruning less is always sound, and long chains of `info` subsets
+/// would otherwise make each lookup cost more than the search saves.
+const DOMINANCE_SCAN: usize = 16;
+
 impl<S: Eq + Clone> Memo<S> {
     fn new(words: usize) -> Memo<S> {
         Memo {
-            heads: FxHashMap::default(),
-            chain: Vec::new(),
+            exact_heads: FxHashMap::default(),
+            exact_chain: Vec::new(),
+            ok_heads: FxHashMap::default(),
+            ok_chain: Vec::new(),
             bits: Vec::new(),
             states: Vec::new(),
             words,
@@ -149,47 +164,59 @@ impl<S: Eq + Clone> Memo<S> {
         }
     }
 
+    fn entry_bits(&self, i: u32) -> Option<&[u64]> {
+        let at = i as usize * self.words;
+        self.bits.get(at..at + self.words)
+    }
+
     /// Inserts the configuration; false when it, or one that dominates it, was already there.
     ///
     /// (S, s) dominates (S', s) when S' is S plus `info` operations only: those need not be
     /// linearized, so whatever completes from S' also completes from S, and if S was explored
-    /// without success, S' needs no exploring. `hash` covers only the `ok` operations of the
-    /// set, so both land in the same chain; `ok_mask` marks the `ok` operations' bits.
+    /// without success, S' needs no exploring. `exact_hash` covers the whole set and the
+    /// state, `ok_hash` only the `ok` operations and the state; `ok_mask` marks the `ok`
+    /// operations' bits.
     fn insert(
         &mut self,
-        hash: u64,
+        exact_hash: u64,
+        ok_hash: u64,
         bits: &[u64],
         ok_mask: &[u64],
         state: &S,
         state_heap: usize,
     ) -> bool {
         let new = self.states.len() as u32;
-        let first =
-            match self.heads.get(&hash) {
-                Some(&first) => {
-                    let mut i = first;
-                    while i != NIL {
-                        let at = i as usize * self.words;
-                        if self.states.get(i as usize) == Some(state) {
-                            if let Some(seen) = self.bits.get(at..at + self.words) {
-                                let dominated = seen.iter().zip(bits).zip(ok_mask).all(
-                                    |((&seen, &cur), &ok)| {
-                                        seen & !cur == 0 && (seen ^ cur) & ok == 0
-                                    },
-                                );
-                                if dominated {
-                                    return false;
-                                }
-                            }
-                        }
-                        i = self.chain.get(i as usize).copied().unwrap_or(NIL);
+        let exact_first = self.exact_heads.get(&exact_hash).copied().unwrap_or(NIL);
+        let mut i = exact_first;
+        while i != NIL {
+            if self.states.get(i as usize) == Some(state) && self.entry_bits(i) == Some(bits) {
+                return false;
+            }
+            i = self.exact_chain.get(i as usize).copied().unwrap_or(NIL);
+        }
+        let ok_first = self.ok_heads.get(&ok_hash).copied().unwrap_or(NIL);
+        let mut i = ok_first;
+        let mut scanned = 0;
+        while i != NIL && scanned < DOMINANCE_SCAN {
+            if self.states.get(i as usize) == Some(state) {
+                if let Some(seen) = self.entry_bits(i) {
+                    let dominated = seen
+                        .iter()
+                        .zip(bits)
+                        .zip(ok_mask)
+                        .all(|((&seen, &cur), &ok)| seen & !cur == 0 && (seen ^ cur) & ok == 0);
+                    if dominated {
+                        return false;
                     }
-                    first
                 }
-                None => NIL,
-            };
-        self.heads.insert(hash, new);
-        self.chain.push(first);
+            }
+            scanned += 1;
+            i = self.ok_chain.get(i as usize).copied().unwrap_or(NIL);
+        }
+        self.exact_heads.insert(exact_hash, new);
+        self.exact_chain.push(exact_first);
+        self.ok_heads.insert(ok_hash, new);
+        self.ok_chain.push(ok_first);
         self.bits.extend_from_slice(bits);
         self.states.push(state.clone());
         self.heap_bytes += state_heap;
@@ -197,8 +224,8 @@ impl<S: Eq + Clone> Memo<S> {
     }
 
     fn bytes(&self) -> usize {
-        self.heads.capacity() * (8 + 4 + 1)
-            + self.chain.capacity() * 4
+        (self.exact_heads.capacity() + self.ok_heads.capacity()) * (8 + 4 + 1)
+            + (self.exact_chain.capacity() + self.ok_chain.capacity()) * 4
             + self.bits.capacity() * 8
             + self.states.capacity() * std::mem::size_of::<S>()
             + self.heap_bytes
@@ -287,16 +314,13 @@ pub(crate) fn search<M: Spec>(
         .map(|e| if e == 0 { NIL } else { e - 1 })
         .collect();
 
-    // Only `ok` operations enter the hash: see `Memo::insert`.
-    let zobrist: Vec<u64> = (0..n)
-        .map(|i| {
-            if ops[i].ret.is_some() {
-                splitmix64(i as u64)
-            } else {
-                0
-            }
-        })
+    // Random keys per operation, XORed into running hashes of the linearized set: of all of
+    // it, and of its `ok` operations only (see `Memo::insert`).
+    let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
+    let zobrist_ok: Vec<u64> = (0..n)
+        .map(|i| if ops[i].ret.is_some() { zobrist[i] } else { 0 })
         .collect();
+    let mut zob_ok: u64 = 0;
     let mut ok_mask = vec![0u64; words];
     for (i, op) in ops.iter().enumerate() {
         if op.ret.is_some() {
@@ -317,6 +341,7 @@ pub(crate) fn search<M: Spec>(
         limits.memory_used.fetch_sub(accounted, Ordering::Relaxed);
     };
 
+    let read_only: Vec<bool> = ops.iter().map(|op| spec.is_read_only(op.op)).collect();
     let mut entry = next[0];
     loop {
         if ok_remaining == 0 || entry == NIL {
@@ -354,8 +379,16 @@ pub(crate) fn search<M: Spec>(
             if let Some(new_state) = spec.step(&state, ops[op].op) {
                 bits[op / 64] |= 1 << (op % 64);
                 zob ^= zobrist[op];
-                let hash = zob ^ hash_state(&new_state);
-                if memo.insert(hash, &bits, &ok_mask, &new_state, M::heap_bytes(&new_state)) {
+                zob_ok ^= zobrist_ok[op];
+                let state_hash = hash_state(&new_state);
+                if memo.insert(
+                    zob ^ state_hash,
+                    zob_ok ^ state_hash,
+                    &bits,
+                    &ok_mask,
+                    &new_state,
+                    M::heap_bytes(&new_state),
+                ) {
                     configurations += 1;
                     let old = std::mem::replace(&mut state, new_state);
                     stack.push((entry, old));
@@ -379,8 +412,18 @@ pub(crate) fn search<M: Spec>(
                 }
                 bits[op / 64] &= !(1 << (op % 64));
                 zob ^= zobrist[op];
+                zob_ok ^= zobrist_ok[op];
+                // An enabled read whose configuration already failed elsewhere: this
+                // configuration fails too (see `read_only` below). Only for `ok` reads: a
+                // configuration with the same `ok` operations is no ancestor, so it did fail.
+                if !(read_only[op] && ops[op].ret.is_some()) {
+                    entry = next[e];
+                    continue;
+                }
+            } else {
+                entry = next[e];
+                continue;
             }
-            entry = next[e];
         } else {
             // The operation returning here was not linearized in time: note how far we got,
             // then backtrack.
@@ -408,6 +451,12 @@ pub(crate) fn search<M: Spec>(
                     })
                 }
             }
+        }
+        // Backtrack: undo the last linearization and try the next call after it. A read
+        // (an operation that leaves the state as it is) enabled in a configuration can always
+        // go first in whatever completes from there, so when the configuration after a read
+        // fails, so does the one before it: undo further.
+        loop {
             let Some((c, old)) = stack.pop() else {
                 release(accounted);
                 let d = deepest.unwrap_or(Deepest {
@@ -430,6 +479,7 @@ pub(crate) fn search<M: Spec>(
             let lifted = entry_op[c] as usize;
             bits[lifted / 64] &= !(1 << (lifted % 64));
             zob ^= zobrist[lifted];
+            zob_ok ^= zobrist_ok[lifted];
             state = old;
             // Unlift: put the return back, then the call, in the reverse order of lifting.
             let r = matching[c];
@@ -445,7 +495,10 @@ pub(crate) fn search<M: Spec>(
             if next[c] != NIL {
                 prev[next[c] as usize] = c as u32;
             }
-            entry = next[c];
+            if !read_only[lifted] {
+                entry = next[c];
+                break;
+            }
         }
     }
 }
