@@ -8,6 +8,7 @@
 pub mod causal;
 pub mod elle;
 pub mod linearizable;
+pub mod sim_rng;
 pub mod txn;
 pub mod validity;
 

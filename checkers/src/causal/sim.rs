@@ -12,6 +12,9 @@ use std::collections::{HashMap, VecDeque};
 
 use schism_histories::{History, Op, OpType, Process, Value};
 
+/// The simulation's seeded generator (re-exported for tests that draw their own choices).
+pub use crate::sim_rng::SimRng as Rng;
+
 /// What the transactions do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
@@ -70,36 +73,6 @@ impl Default for SimOptions {
             crash_per_mille: 10,
             fail_per_mille: 10,
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): small, seedable and good enough for tests.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
-
-    pub fn per_mille(&mut self, p: u32) -> bool {
-        self.below(1000) < p as usize
     }
 }
 

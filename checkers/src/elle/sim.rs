@@ -15,6 +15,8 @@
 
 use schism_histories::{History, Op, OpType, Process, Value};
 
+use crate::sim_rng::SimRng as Rng;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isolation {
     Serializable,
@@ -56,28 +58,6 @@ impl Default for SimOptions {
             registers: false,
             seed: 0,
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): small, fast and good enough to drive a simulation,
-/// without making the library depend on `rand`.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn per_mille(&mut self, p: u32) -> bool {
-        (self.next() % 1000) < u64::from(p)
     }
 }
 
@@ -127,7 +107,7 @@ fn txn_value(ops: &[Mop], reads: Option<&[Option<Vec<i64>>]>, registers: bool) -
 
 /// Generates a history of `options.txns` list-append transactions.
 pub fn simulate(options: &SimOptions) -> History {
-    let mut rng = Rng(options.seed);
+    let mut rng = Rng::new(options.seed);
     let mut store: Vec<Vec<i64>> = Vec::new();
     // Commits per key, for first-committer-wins.
     let mut commits: Vec<u64> = Vec::new();

@@ -12,6 +12,8 @@
 
 use schism_histories::{History, Op, OpType, Pos, Process, Value};
 
+use crate::sim_rng::SimRng as Rng;
+
 /// What to simulate.
 #[derive(Clone, Debug)]
 pub struct SimOptions {
@@ -41,31 +43,6 @@ impl Default for SimOptions {
             values: 5,
             keys: None,
         }
-    }
-}
-
-/// A small seeded RNG (SplitMix64), enough for simulation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-
-    fn percent(&mut self, p: u32) -> bool {
-        self.below(100) < u64::from(p)
     }
 }
 
@@ -109,7 +86,7 @@ fn apply(registers: &mut [i64], key: u64, call: Call) -> (i64, bool) {
 
 /// Simulates clients of a linearizable register; see the module docs.
 pub fn simulate_register(options: &SimOptions) -> History {
-    let mut rng = Rng(options.seed);
+    let mut rng = Rng::new(options.seed);
     let key_count = options.keys.unwrap_or(1).max(1);
     let mut registers = vec![0i64; key_count as usize];
     let slots = options.processes.max(1);
@@ -147,20 +124,20 @@ pub fn simulate_register(options: &SimOptions) -> History {
         if invoked >= options.operations && busy.is_empty() {
             break;
         }
-        let roll = rng.below(100);
+        let roll = rng.below_u64(100);
         if !zombies.is_empty() && roll < 3 {
             // A crashed operation takes effect late.
-            let z = rng.below(zombies.len() as u64) as usize;
+            let z = rng.below_u64(zombies.len() as u64) as usize;
             let (key, call) = zombies.swap_remove(z);
             apply(&mut registers, key, call);
         } else if invoked < options.operations && !idle.is_empty() && (busy.is_empty() || roll < 40)
         {
-            let slot = idle[rng.below(idle.len() as u64) as usize];
-            let key = rng.below(key_count);
-            let call = match rng.below(if options.cas { 3 } else { 2 }) {
+            let slot = idle[rng.below_u64(idle.len() as u64) as usize];
+            let key = rng.below_u64(key_count);
+            let call = match rng.below_u64(if options.cas { 3 } else { 2 }) {
                 0 => Call::Read,
-                1 => Call::Write(rng.below(values) as i64),
-                _ => Call::Cas(rng.below(values) as i64, rng.below(values) as i64),
+                1 => Call::Write(rng.below_u64(values) as i64),
+                _ => Call::Cas(rng.below_u64(values) as i64, rng.below_u64(values) as i64),
             };
             let process = slot_process[slot];
             ops.push(Op::new(
@@ -178,11 +155,11 @@ pub fn simulate_register(options: &SimOptions) -> History {
             });
             invoked += 1;
         } else if !busy.is_empty() {
-            let slot = busy[rng.below(busy.len() as u64) as usize];
+            let slot = busy[rng.below_u64(busy.len() as u64) as usize];
             let Some(o) = open[slot].as_mut() else {
                 continue;
             };
-            if o.applied.is_none() && rng.below(2) == 0 {
+            if o.applied.is_none() && rng.below_u64(2) == 0 {
                 o.applied = Some(apply(&mut registers, o.key, o.call));
                 continue;
             }
@@ -191,7 +168,7 @@ pub fn simulate_register(options: &SimOptions) -> History {
             };
             let f = f_of(o.call);
             if o.crashes {
-                if o.applied.is_none() && rng.below(2) == 0 {
+                if o.applied.is_none() && rng.below_u64(2) == 0 {
                     zombies.push((o.key, o.call));
                 }
                 ops.push(Op::new(
