@@ -134,7 +134,11 @@
         }
         if (labels && (x2 - x1 > 40 || (f[4] & 2))) {
           ctx.fillStyle = '#4a3a8a';
-          ctx.fillText(S[f[2]], x1 + 3, top + 2);
+          // The fault's detail in words (`clock: n1 -111 s`), cut to the band's width.
+          var label = S[f[3]] && S[f[3]].indexOf(S[f[2]]) === 0 ? S[f[3]] : S[f[2]] + (S[f[3]] ? ': ' + S[f[3]] : '');
+          var room = (f[4] & 2) ? 200 : x2 - x1 - 6;
+          while (label.length > 1 && ctx.measureText(label).width > room) { label = label.slice(0, -2) + '…'; }
+          ctx.fillText(label, x1 + 3, top + 2);
         }
       }
     }
