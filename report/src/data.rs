@@ -247,6 +247,13 @@ impl Timeline {
             min_ns = 0;
             max_ns = 0;
         }
+        // Times are nanoseconds since the test started: the axis starts at 0 so that its
+        // seconds are the ones the checkers quote (`acknowledged at 0.46 s`), unless the
+        // history starts so late (times from some other clock) that the operations would
+        // be squeezed to one side.
+        if min_ns > 0 && min_ns <= max_ns - min_ns {
+            min_ns = 0;
+        }
         let faults = fault_periods(&nemesis, max_ns);
         let mut by_index = HashMap::with_capacity(ops.len() * 2);
         for (i, op) in ops.iter().enumerate() {
@@ -470,17 +477,16 @@ fn fault_periods(nemesis: &[&Op], end_ns: i64) -> Vec<FaultPeriod> {
     let mut open: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut pending: Option<(String, Option<usize>)> = None;
     for op in nemesis {
-        let is_completion = op.kind.is_completion();
-        if is_completion {
-            if let Some((f, at)) = pending.take() {
-                if f == op.f.as_str() {
-                    if let Some(p) = at.and_then(|at| periods.get_mut(at)) {
-                        if !op.value.is_nil() {
-                            p.detail = fault_detail(&op.f, &op.value);
-                        }
+        // The schism nemesis records both halves as `info`, so an operation completes the
+        // pending one when it has the same `f`, whatever its type; otherwise it is a new one.
+        if let Some((f, at)) = pending.take() {
+            if f == op.f.as_str() {
+                if let Some(p) = at.and_then(|at| periods.get_mut(at)) {
+                    if !op.value.is_nil() {
+                        p.detail = fault_detail(&op.f, &op.value);
                     }
-                    continue;
                 }
+                continue;
             }
         }
         let (name, starts) = classify_fault(&op.f);
@@ -526,9 +532,7 @@ fn fault_periods(nemesis: &[&Op], end_ns: i64) -> Vec<FaultPeriod> {
                 touched = Some(periods.len() - 1);
             }
         }
-        if !is_completion {
-            pending = Some((op.f.to_string(), touched));
-        }
+        pending = Some((op.f.to_string(), touched));
     }
     periods
 }

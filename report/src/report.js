@@ -193,7 +193,7 @@
         ctx.fillRect(x1, l * laneH - view.y0 + pad, Math.max(1, x2 - x1), laneH - 2 * pad);
       });
       // Operations named by anomalies: outlined, so that they stand out when zoomed out.
-      ctx.strokeStyle = '#1d2330'; ctx.lineWidth = 1.5;
+      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
       for (var m = 0; m < marked.length; m++) {
         var mb = marked[m] * STRIDE, ml = O[mb + 1];
         if (ml < firstLane || ml > lastLane) { continue; }
