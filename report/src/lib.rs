@@ -899,7 +899,7 @@ fn render_timeline(html: &mut String, timeline: &Timeline, referenced: &BTreeSet
          hover or click an operation for its details; double-click to reset.</p>\n\
          <div class=\"legend\"><span class=\"sw ok\"></span>ok <span class=\"sw fail\"></span>fail \
          <span class=\"sw info\"></span>info <span class=\"sw fault\"></span>fault \
-         <span class=\"sw marked\"></span>named by an anomaly (a lost add, its reads)</div>\n\
+         <span class=\"sw marked\"></span>named by an anomaly (e.g. a lost add)</div>\n\
          <canvas id=\"timeline-canvas\" height=\"{height}\"></canvas>\n\
          <div id=\"op-details\" class=\"details\">Hover over an operation.</div>\n",
     );

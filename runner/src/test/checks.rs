@@ -626,6 +626,7 @@ pub fn counter(history: &PairedHistory) -> Checked {
                 "lower": lower,
                 "upper": upper,
                 "faults": faults,
+                "node_faults": node_faults,
                 "explanation": format!(
                     "op {} read {} on {} at {:.2} s{during}, but it must lie in [{lower}, {upper}]: {why}.",
                     read.index,
@@ -1177,6 +1178,23 @@ mod tests {
     }
 
     #[test]
+    fn counter_errors_name_the_node_and_its_faults() {
+        let clock = json!({"offsets_s": {"n2": -30}});
+        let result = counter(&timed_history(&[
+            (-1, "info", "bump-clock", clock.clone(), "", 10),
+            (-1, "info", "bump-clock", clock, "", 20),
+            (0, "invoke", "add", json!(2), "n1", 100),
+            (0, "ok", "add", json!(2), "n1", 110),
+            (1, "invoke", "read", json!(null), "n2", 200),
+            (1, "ok", "read", json!(0), "n2", 210),
+        ]));
+        assert_eq!(result.validity, Validity::Invalid);
+        expect_test::expect![[r#"
+            op 4 read 0 on n2 at 0.20 s while n2's clock was -30 s, but it must lie in [2, 2]: the increments acknowledged before it began sum to 2, so 2 were lost."#]]
+        .assert_eq(result.explanation["errors"][0]["explanation"].as_str().unwrap());
+    }
+
+    #[test]
     fn counter_reads_stay_within_bounds() {
         let cases = [
             (
@@ -1245,6 +1263,24 @@ mod tests {
         ]);
         let result = convergence(&apart, &nodes);
         assert_eq!(result.validity, Validity::Invalid);
+        assert_eq!(
+            result.explanation["diverged"][0]["explanation"],
+            json!("after the heal, key 0: n1 read 1 and n2 read 3.")
+        );
+        let sets = BTreeMap::from([
+            (
+                "n1".to_string(),
+                BTreeMap::from([(Value::Int(0), Value::from_json(&json!([1, 2, 3])))]),
+            ),
+            (
+                "n2".to_string(),
+                BTreeMap::from([(Value::Int(0), Value::from_json(&json!([1])))]),
+            ),
+        ]);
+        assert_eq!(
+            convergence(&sets, &nodes).explanation["diverged"][0]["explanation"],
+            json!("after the heal, key 0: n1 read [1,2,3] and n2 read [1] (n2 lacks 2, 3).")
+        );
         assert_eq!(result.explanation["diverged"][0]["values"]["n2"], json!(3));
         let missing = BTreeMap::from([("n1".to_string(), read(&[(0, 1)]))]);
         assert_eq!(convergence(&missing, &nodes).validity, Validity::Unknown);
