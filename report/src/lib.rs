@@ -273,6 +273,29 @@ fn render_summary_and_anomalies(
         );
     }
     html.push_str("</tbody>\n</table>\n");
+    // The headlines of the findings, so that the gist is on the first screen.
+    let headlines: Vec<String> = views
+        .iter()
+        .flat_map(|v| {
+            v.findings.iter().filter_map(move |f| {
+                let summary = f.summary.as_ref()?;
+                Some(format!(
+                    "<li><a href=\"#findings-{}-{}\">{}</a>: {}</li>",
+                    slug(&v.name),
+                    slug(&f.kind),
+                    escape_html(&v.name),
+                    escape_html(&truncate(summary, 600))
+                ))
+            })
+        })
+        .collect();
+    if !headlines.is_empty() {
+        let _ = writeln!(
+            html,
+            "<ul class=\"headlines\">\n{}\n</ul>",
+            headlines.join("\n")
+        );
+    }
     if all_ruled_out.is_empty() {
         html.push_str("<p class=\"ruled-out\">No consistency model is ruled out.</p>\n");
     } else {

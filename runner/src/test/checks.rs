@@ -5,6 +5,20 @@
 //! once its add is acknowledged or a read has returned it; a read that began after that
 //! moment and lacks it saw it missing. If the last such read lacks it, it is *lost*; if a
 //! later read saw it again, those reads were *stale*.
+//!
+//! Their `explanation` objects (in `results.json`) are written for a person as well as for a
+//! program. Each finding carries an `explanation` sentence, and each list is bounded to
+//! `LISTED_MAX` (100) items with the total under `<kind>_count` and a headline under
+//! `<kind>_summary`. set-full's lost and stale elements give the element; its `add`
+//! (`invoke_index`, `complete_index`, `process`, `node`, `outcome`, `acknowledged_s`); the
+//! `faults` in force when it was acknowledged and what they did to its node (`node_faults`,
+//! e.g. `n3's clock was -114 s`), from the history's nemesis operations replayed by
+//! `schism_report::faults`; and the evidence: the reads (`index`, `node`, `process`,
+//! `invoked_s`, `completed_s`) that lack it (`missing_from`: each node's final read for lost
+//! elements) and the last read that saw it (`last_seen`). `lost_by_node` and `lost_by_fault`
+//! count all lost elements; `final_reads` are each node's last read with its `size`. Times are
+//! seconds since the start of the test. counter's `errors` and convergence's `diverged` follow
+//! the same pattern.
 
 use std::collections::{BTreeMap, BTreeSet};
 
