@@ -733,7 +733,11 @@ fn render_findings(
             .take(20)
             .map(|(node, n)| format!("{} on {}", n, escape_html(&truncate(node, 40))))
             .collect();
-        let _ = writeln!(html, "<p>Added per node: {}.</p>", parts.join(", "));
+        let _ = writeln!(
+            html,
+            "<p>By the node they were added on: {}.</p>",
+            parts.join(", ")
+        );
     }
     let final_reads: BTreeSet<u64> = group
         .final_reads
