@@ -21,8 +21,12 @@
 //!   `kind`/`relation`: `ww`, `wr`, `rw`, `process`, `realtime`, `so`) with its `explanation`
 //!   or `reason`; `from` and `to` name a transaction or give an operation index.
 //! - **Lists of findings** of the harness's small checkers (`lost`, `stale`, `unexpected`,
-//!   `errors`, `diverged`): each element becomes an anomaly of that name, its operations read
-//!   from `read_index`, `last_absent_read_index` and `absent_in_read_indices`.
+//!   `errors`, `diverged`). When every item carries an `explanation` sentence (the harness's
+//!   layout: `element`, `add` {`invoke_index`, `process`, `node`, `acknowledged_s`}, `faults`,
+//!   `node_faults`, `missing_from`/`present_in`/`last_seen` reads {`index`, `node`}), the list
+//!   is a [`FindingGroup`] with its `<kind>_count` and `<kind>_summary`, shown as a table.
+//!   Otherwise each element becomes an anomaly of that name, its operations read from
+//!   `read_index`, `last_absent_read_index` and `absent_in_read_indices`.
 //! - **Models ruled out**: `not`, `also_not` (`also-not`), `ruled_out` or `models_ruled_out`,
 //!   each a list of consistency-model names.
 //!
@@ -41,8 +45,55 @@ pub(crate) struct CheckerView {
     pub explanation: Option<String>,
     pub ruled_out: BTreeSet<String>,
     pub anomalies: Vec<Anomaly>,
+    /// Lists of findings that explain themselves (each item has an `explanation`), shown as
+    /// tables.
+    pub findings: Vec<FindingGroup>,
     pub witnesses: Vec<LinWitness>,
     pub raw: Json,
+}
+
+/// A list of findings of one kind (`lost`, `stale`, `unexpected`, `errors`, `diverged`) whose
+/// items each carry an `explanation` sentence, as the harness's checkers write them: shown as
+/// one table with a headline rather than one card per item.
+#[derive(Clone, Debug)]
+pub(crate) struct FindingGroup {
+    pub kind: String,
+    /// How many there are (`<kind>_count`); the items may be only the first of them.
+    pub total: usize,
+    /// The checker's headline for them (`<kind>_summary`).
+    pub summary: Option<String>,
+    pub items: Vec<Json>,
+    /// How many were found per fault in force (`<kind>_by_fault`) and per node
+    /// (`<kind>_by_node`), most first.
+    pub by_fault: Vec<(String, u64)>,
+    pub by_node: Vec<(String, u64)>,
+    /// The checker's final read of each node (`final_reads`: `{index, node, size}`).
+    pub final_reads: Vec<Json>,
+}
+
+impl FindingGroup {
+    /// The operations an item names: its add, the reads that lack it or saw it.
+    pub(crate) fn item_ops(item: &Json) -> Vec<u64> {
+        let mut ops = Vec::new();
+        for key in ["add", "first_read", "last_seen"] {
+            if let Some(i) = item
+                .get(key)
+                .and_then(|a| a.get("invoke_index").or_else(|| a.get("index")))
+                .and_then(Json::as_u64)
+            {
+                ops.push(i);
+            }
+        }
+        for key in ["missing_from", "present_in"] {
+            if let Some(Json::Array(reads)) = item.get(key) {
+                ops.extend(reads.iter().filter_map(op_ref));
+            }
+        }
+        if let Some(i) = item.get("read_index").and_then(Json::as_u64) {
+            ops.push(i);
+        }
+        ops
+    }
 }
 
 /// One instance of an anomaly.
@@ -190,6 +241,19 @@ const STEP_KEYS: &[&str] = &["steps", "edges", "path", "cycle"];
 /// Lists of findings of the harness's small checkers, each element an anomaly.
 const FINDING_KEYS: &[&str] = &["lost", "stale", "unexpected", "errors", "diverged"];
 
+/// A map of counts (`{"n1": 3, "n2": 5}`), most first.
+fn counts(v: Option<&Json>) -> Vec<(String, u64)> {
+    let Some(Json::Object(m)) = v else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u64)> = m
+        .iter()
+        .filter_map(|(k, n)| Some((k.clone(), n.as_u64()?)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 /// An operation reference: an index, or an object that carries one.
 pub(crate) fn op_ref(v: &Json) -> Option<u64> {
     match v {
@@ -302,6 +366,7 @@ fn view(name: &str, v: &Json) -> CheckerView {
         .unwrap_or_else(|| "unknown".into());
     let mut ruled_out = BTreeSet::new();
     let mut anomalies = Vec::new();
+    let mut findings = Vec::new();
     let mut witnesses = Vec::new();
     let mut reasons = Vec::new();
     // The checker's own JSON: the entry itself, or its `explanation` object (the harness's
@@ -328,7 +393,33 @@ fn view(name: &str, v: &Json) -> CheckerView {
             }
         }
         for key in FINDING_KEYS {
-            if let Some(Json::Array(items)) = obj.get(*key) {
+            let Some(Json::Array(items)) = obj.get(*key) else {
+                continue;
+            };
+            let explained = !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| i.get("explanation").is_some_and(Json::is_string));
+            if explained {
+                findings.push(FindingGroup {
+                    kind: key.to_string(),
+                    total: obj
+                        .get(&format!("{key}_count"))
+                        .and_then(Json::as_u64)
+                        .map_or(items.len(), |n| (n as usize).max(items.len())),
+                    summary: obj
+                        .get(&format!("{key}_summary"))
+                        .and_then(Json::as_str)
+                        .map(str::to_string),
+                    items: items.clone(),
+                    by_fault: counts(obj.get(&format!("{key}_by_fault"))),
+                    by_node: counts(obj.get(&format!("{key}_by_node"))),
+                    final_reads: match obj.get("final_reads") {
+                        Some(Json::Array(reads)) => reads.iter().take(100).cloned().collect(),
+                        _ => Vec::new(),
+                    },
+                });
+            } else {
                 anomalies.extend(items.iter().map(|i| read_anomaly(key, i)));
             }
         }
@@ -375,6 +466,7 @@ fn view(name: &str, v: &Json) -> CheckerView {
         explanation: (!reasons.is_empty()).then(|| reasons.join(" ")),
         ruled_out,
         anomalies,
+        findings,
         witnesses,
         raw: v.clone(),
     }

@@ -78,6 +78,8 @@ pub(crate) struct Timeline {
     pub max_ns: i64,
     /// Operation `index` (of its invocation or completion) → position in `ops`.
     pub by_index: HashMap<u64, usize>,
+    /// Which faults were in force when, in words (see [`crate::faults`]).
+    pub segments: Vec<crate::faults::FaultSegment>,
 }
 
 /// Classifies a nemesis `f`: the fault family and whether it starts (`Some(true)`) or stops
@@ -112,10 +114,49 @@ pub(crate) fn classify_fault(f: &str) -> (String, Option<bool>) {
     }
 }
 
-/// A value as short text for the page: compact JSON, cut at `max` characters.
+/// A value as short text for the page: compact JSON, cut at `max` characters. A long list,
+/// set or map keeps its first elements and says how many it has (`[1,2,3,… 500 elements]`),
+/// so that a read of a whole set never fills the page.
 pub(crate) fn value_text(value: &Value, max: usize) -> String {
     let text = value.to_json().to_string();
-    truncate(&text, max)
+    if text.chars().count() <= max {
+        return text;
+    }
+    let (open, close, items, noun): (&str, &str, Vec<String>, &str) = match value {
+        Value::List(items) => (
+            "[",
+            "]",
+            items.iter().map(|v| v.to_json().to_string()).collect(),
+            "elements",
+        ),
+        Value::Set(items) => (
+            "[",
+            "]",
+            items.iter().map(|v| v.to_json().to_string()).collect(),
+            "elements",
+        ),
+        Value::Map(m) => (
+            "{",
+            "}",
+            m.iter()
+                .map(|(k, v)| format!("{}:{}", k.to_json(), v.to_json()))
+                .collect(),
+            "entries",
+        ),
+        _ => return truncate(&text, max),
+    };
+    let tail = format!("… {} {noun}{close}", items.len());
+    let budget = max.saturating_sub(tail.chars().count() + 1);
+    let mut out = String::from(open);
+    for item in &items {
+        if out.chars().count() + item.chars().count() + 1 > budget {
+            break;
+        }
+        out.push_str(item);
+        out.push(',');
+    }
+    out.push_str(&tail);
+    out
 }
 
 pub(crate) fn truncate(text: &str, max: usize) -> String {
@@ -206,6 +247,13 @@ impl Timeline {
             min_ns = 0;
             max_ns = 0;
         }
+        // Times are nanoseconds since the test started: the axis starts at 0 so that its
+        // seconds are the ones the checkers quote (`acknowledged at 0.46 s`), unless the
+        // history starts so late (times from some other clock) that the operations would
+        // be squeezed to one side.
+        if min_ns > 0 && min_ns <= max_ns - min_ns {
+            min_ns = 0;
+        }
         let faults = fault_periods(&nemesis, max_ns);
         let mut by_index = HashMap::with_capacity(ops.len() * 2);
         for (i, op) in ops.iter().enumerate() {
@@ -220,6 +268,7 @@ impl Timeline {
             min_ns,
             max_ns,
             by_index,
+            segments: crate::faults::fault_segments(&history.ops),
         }
     }
 
@@ -428,21 +477,20 @@ fn fault_periods(nemesis: &[&Op], end_ns: i64) -> Vec<FaultPeriod> {
     let mut open: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut pending: Option<(String, Option<usize>)> = None;
     for op in nemesis {
-        let is_completion = op.kind.is_completion();
-        if is_completion {
-            if let Some((f, at)) = pending.take() {
-                if f == op.f.as_str() {
-                    if let Some(p) = at.and_then(|at| periods.get_mut(at)) {
-                        if !op.value.is_nil() {
-                            p.detail = value_text(&op.value, 200);
-                        }
+        // The schism nemesis records both halves as `info`, so an operation completes the
+        // pending one when it has the same `f`, whatever its type; otherwise it is a new one.
+        if let Some((f, at)) = pending.take() {
+            if f == op.f.as_str() {
+                if let Some(p) = at.and_then(|at| periods.get_mut(at)) {
+                    if !op.value.is_nil() {
+                        p.detail = fault_detail(&op.f, &op.value);
                     }
-                    continue;
                 }
+                continue;
             }
         }
         let (name, starts) = classify_fault(&op.f);
-        let detail = value_text(&op.value, 200);
+        let detail = fault_detail(&op.f, &op.value);
         let mut touched = None;
         match starts {
             Some(true) => {
@@ -484,11 +532,14 @@ fn fault_periods(nemesis: &[&Op], end_ns: i64) -> Vec<FaultPeriod> {
                 touched = Some(periods.len() - 1);
             }
         }
-        if !is_completion {
-            pending = Some((op.f.to_string(), touched));
-        }
+        pending = Some((op.f.to_string(), touched));
     }
     periods
+}
+
+/// A fault's detail in words where the fault is known (`clock: n1 +95 s`), else its value.
+fn fault_detail(f: &str, value: &Value) -> String {
+    crate::faults::describe(f, value).unwrap_or_else(|| value_text(value, 200))
 }
 
 /// Strings deduplicated in first-use order, so the encoding is deterministic.

@@ -21,6 +21,7 @@
 
 mod anomaly;
 mod data;
+pub mod faults;
 mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +71,9 @@ pub fn summarize(results: &Json) -> ResultsSummary {
         for a in &view.anomalies {
             *anomalies.entry(a.kind.clone()).or_default() += 1;
         }
+        for f in &view.findings {
+            *anomalies.entry(f.kind.clone()).or_default() += f.total;
+        }
         if !view.witnesses.is_empty() {
             *anomalies.entry("non-linearizable".to_string()).or_default() += view.witnesses.len();
         }
@@ -78,6 +82,12 @@ pub fn summarize(results: &Json) -> ResultsSummary {
         validity: anomaly::overall_validity(results, &views),
         anomalies,
     }
+}
+
+/// A value as short text: compact JSON of at most about `max` characters; a long list, set
+/// or map keeps its first elements and says how many it has (`[1,2,3,… 500 elements]`).
+pub fn value_summary(value: &schism_histories::Value, max: usize) -> String {
+    value_text(value, max)
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -237,6 +247,9 @@ fn render_summary_and_anomalies(
         for a in &view.anomalies {
             *counts.entry(a.kind.as_str()).or_default() += 1;
         }
+        for f in &view.findings {
+            *counts.entry(f.kind.as_str()).or_default() += f.total;
+        }
         if !view.witnesses.is_empty() {
             counts.insert("non-linearizable", view.witnesses.len());
         }
@@ -260,6 +273,29 @@ fn render_summary_and_anomalies(
         );
     }
     html.push_str("</tbody>\n</table>\n");
+    // The headlines of the findings, so that the gist is on the first screen.
+    let headlines: Vec<String> = views
+        .iter()
+        .flat_map(|v| {
+            v.findings.iter().filter_map(move |f| {
+                let summary = f.summary.as_ref()?;
+                Some(format!(
+                    "<li><a href=\"#findings-{}-{}\">{}</a>: {}</li>",
+                    slug(&v.name),
+                    slug(&f.kind),
+                    escape_html(&v.name),
+                    escape_html(&truncate(summary, 600))
+                ))
+            })
+        })
+        .collect();
+    if !headlines.is_empty() {
+        let _ = writeln!(
+            html,
+            "<ul class=\"headlines\">\n{}\n</ul>",
+            headlines.join("\n")
+        );
+    }
     if all_ruled_out.is_empty() {
         html.push_str("<p class=\"ruled-out\">No consistency model is ruled out.</p>\n");
     } else {
@@ -272,7 +308,7 @@ fn render_summary_and_anomalies(
     html.push_str("</section>\n<section id=\"anomalies\">\n<h2>Anomalies</h2>\n");
     if views
         .iter()
-        .all(|v| v.anomalies.is_empty() && v.witnesses.is_empty())
+        .all(|v| v.anomalies.is_empty() && v.witnesses.is_empty() && v.findings.is_empty())
     {
         html.push_str("<p>No anomaly was reported.</p>\n");
     }
@@ -297,6 +333,9 @@ fn render_summary_and_anomalies(
         for (i, w) in view.witnesses.iter().enumerate() {
             render_witness(html, &view.name, i, w, timeline, &mut referenced);
         }
+        for f in &view.findings {
+            render_findings(html, &view.name, f, timeline, &mut referenced);
+        }
         let mut shown_per_kind: BTreeMap<&str, usize> = Default::default();
         let mut hidden = 0usize;
         for (i, a) in view.anomalies.iter().enumerate() {
@@ -314,7 +353,8 @@ fn render_summary_and_anomalies(
                 "<p>{hidden} more anomalies are not drawn; they are in the raw result below.</p>"
             );
         }
-        let recognised = !view.anomalies.is_empty() || !view.witnesses.is_empty();
+        let recognised =
+            !view.anomalies.is_empty() || !view.witnesses.is_empty() || !view.findings.is_empty();
         let raw = serde_json::to_string_pretty(&view.raw).unwrap_or_default();
         let open = if !recognised && view.validity != "valid" {
             " open"
@@ -336,8 +376,12 @@ fn render_summary_and_anomalies(
 fn op_link(index: u64, timeline: &Timeline) -> String {
     match timeline.op(index) {
         Some(op) => format!(
-            "<a class=\"op-link\" href=\"#op-{index}\">op {index}</a> (process {}, {} {} → {})",
+            "<a class=\"op-link\" href=\"#op-{index}\">op {index}</a> (process {}{}, {} {} → {})",
             escape_html(&op.process.to_string()),
+            op.node
+                .as_ref()
+                .map(|n| format!(" on {}", escape_html(&truncate(n, 40))))
+                .unwrap_or_default(),
             escape_html(&op.f),
             escape_html(&value_text(&op.value, 80)),
             op.outcome.as_str()
@@ -452,6 +496,358 @@ fn render_anomaly(
     html.push_str("</article>\n");
 }
 
+/// At most this many rows of a findings table are shown open; the rest are folded.
+const FINDING_ROWS_OPEN: usize = 50;
+
+/// What a kind of finding is, for the table's heading.
+fn finding_title(kind: &str) -> &'static str {
+    match kind {
+        "lost" => "Lost writes: acknowledged adds missing from the final reads",
+        "stale" => "Stale reads: elements missing from some reads and seen again later",
+        "unexpected" => "Unexpected elements: read, but never successfully added",
+        "errors" => "Reads out of bounds",
+        "diverged" => "Diverged keys: nodes disagree after the heal",
+        _ => "Findings",
+    }
+}
+
+fn json_text(v: Option<&Json>, max: usize) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => truncate(s, max),
+        Some(Json::Array(items))
+            if v.map(|v| v.to_string().chars().count() > max) == Some(true) =>
+        {
+            // A long list: its first elements and how many there are.
+            let mut out = String::from("[");
+            for item in items {
+                let t = item.to_string();
+                if out.chars().count() + t.chars().count() + 20 > max {
+                    break;
+                }
+                out.push_str(&t);
+                out.push(',');
+            }
+            out.push_str(&format!("… {} elements]", items.len()));
+            out
+        }
+        Some(other) => truncate(&other.to_string(), max),
+    }
+}
+
+/// A read reference `{index, node}` as a link: `n1 (op 1640)`.
+fn read_ref(r: &Json) -> Option<String> {
+    let index = r.get("index").and_then(Json::as_u64)?;
+    let node = r.get("node").and_then(Json::as_str).unwrap_or("?");
+    Some(format!(
+        "{} (<a class=\"op-link\" href=\"#op-{index}\">op {index}</a>)",
+        escape_html(&truncate(node, 40))
+    ))
+}
+
+fn finding_row(kind: &str, item: &Json, final_reads: &BTreeSet<u64>) -> String {
+    let title = escape_html(item.get("explanation").and_then(Json::as_str).unwrap_or(""));
+    let cell = |s: String| format!("<td>{s}</td>");
+    let mut row = format!("<tr title=\"{title}\">");
+    let add = item.get("add").filter(|a| a.is_object());
+    let faults = || {
+        let text = match item.get("node_faults").and_then(Json::as_str) {
+            Some(n) => n.to_string(),
+            None => match item.get("faults") {
+                Some(Json::Array(f)) if !f.is_empty() => f
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                _ => "none".to_string(),
+            },
+        };
+        format!(
+            "<td class=\"fault-cell\">{}</td>",
+            escape_html(&truncate(&text, 160))
+        )
+    };
+    if item.get("element").is_some() {
+        row.push_str(&cell(escape_html(&json_text(item.get("element"), 40))));
+        let a = |k: &str| add.and_then(|a| a.get(k));
+        row.push_str(&cell(escape_html(&json_text(a("node"), 40))));
+        row.push_str(&cell(escape_html(&json_text(a("process"), 20))));
+        row.push_str(&cell(match a("invoke_index").and_then(Json::as_u64) {
+            Some(i) => format!(
+                "<a class=\"op-link\" href=\"#op-{i}\">op {i}</a>{}",
+                match a("outcome").and_then(Json::as_str) {
+                    Some("ok") | None => String::new(),
+                    Some(o) => format!(" ({})", escape_html(o)),
+                }
+            ),
+            None => "never added".to_string(),
+        }));
+        row.push_str(&cell(match a("acknowledged_s").and_then(Json::as_f64) {
+            Some(t) => format!("{t:.2} s"),
+            None => "—".to_string(),
+        }));
+        row.push_str(&faults());
+        let mut evidence = Vec::new();
+        if let Some(Json::Array(reads)) = item.get("missing_from") {
+            let refs: Vec<String> = reads.iter().take(6).filter_map(read_ref).collect();
+            let indices: BTreeSet<u64> = reads.iter().filter_map(anomaly::op_ref).collect();
+            if kind == "lost" && final_reads.len() > 1 && indices == *final_reads {
+                evidence.push(format!(
+                    "missing from all {} final reads",
+                    final_reads.len()
+                ));
+            } else if !refs.is_empty() {
+                let more = item
+                    .get("absent_count")
+                    .and_then(Json::as_u64)
+                    .map(|n| n as usize)
+                    .unwrap_or(reads.len())
+                    .saturating_sub(refs.len());
+                let label = if kind == "lost" {
+                    "missing from final reads on"
+                } else {
+                    "missing from"
+                };
+                evidence.push(format!(
+                    "{label} {}{}",
+                    refs.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        if let Some(Json::Array(reads)) = item.get("present_in") {
+            let refs: Vec<String> = reads.iter().filter_map(read_ref).collect();
+            if !refs.is_empty() {
+                evidence.push(format!("still in the final read on {}", refs.join(", ")));
+            }
+        }
+        if let Some(r) = item.get("first_read").and_then(read_ref) {
+            evidence.push(format!("first read on {r}"));
+        }
+        match item.get("last_seen").and_then(read_ref) {
+            Some(r) if kind == "stale" => evidence.push(format!("seen again on {r}")),
+            Some(r) => evidence.push(format!("last seen on {r}")),
+            None if kind == "lost" => evidence.push("never seen by any read".to_string()),
+            None => {}
+        }
+        row.push_str(&cell(evidence.join("; ")));
+    } else if let Some(i) = item.get("read_index").and_then(Json::as_u64) {
+        row.push_str(&cell(format!(
+            "<a class=\"op-link\" href=\"#op-{i}\">op {i}</a>"
+        )));
+        row.push_str(&cell(escape_html(&json_text(item.get("node"), 40))));
+        row.push_str(&cell(escape_html(&json_text(item.get("value"), 60))));
+        row.push_str(&cell(format!(
+            "[{}, {}]",
+            escape_html(&json_text(item.get("lower"), 20)),
+            escape_html(&json_text(item.get("upper"), 20))
+        )));
+        row.push_str(&cell(match item.get("invoked_s").and_then(Json::as_f64) {
+            Some(t) => format!("{t:.2} s"),
+            None => "—".to_string(),
+        }));
+        row.push_str(&faults());
+    } else {
+        row.push_str(&cell(title.clone()));
+    }
+    row.push_str("</tr>\n");
+    row
+}
+
+fn finding_header(item: Option<&Json>) -> &'static str {
+    match item {
+        Some(i) if i.get("element").is_some() => {
+            "<tr><th>Element</th><th>Added on</th><th>By process</th><th>Add op</th>\
+             <th>Acknowledged at</th><th>Faults then</th><th>Evidence</th></tr>"
+        }
+        Some(i) if i.get("read_index").is_some() => {
+            "<tr><th>Read op</th><th>Node</th><th>Value</th><th>Bounds</th><th>Invoked at</th>\
+             <th>Faults then</th></tr>"
+        }
+        _ => "<tr><th>Finding</th></tr>",
+    }
+}
+
+/// A list of self-explaining findings (lost elements, out-of-bounds reads, ...): a headline,
+/// one example sentence, then a table of the first rows with the rest folded.
+fn render_findings(
+    html: &mut String,
+    checker: &str,
+    group: &anomaly::FindingGroup,
+    timeline: &Timeline,
+    referenced: &mut BTreeSet<u64>,
+) {
+    let _ = writeln!(
+        html,
+        "<article class=\"anomaly findings\" id=\"findings-{}-{}\">\n<h4>{} ({})</h4>",
+        slug(checker),
+        slug(&group.kind),
+        finding_title(&group.kind),
+        group.total
+    );
+    if let Some(summary) = &group.summary {
+        let _ = writeln!(html, "<p class=\"headline\">{}</p>", escape_html(summary));
+    }
+    if let Some(e) = group
+        .items
+        .first()
+        .and_then(|i| i.get("explanation"))
+        .and_then(Json::as_str)
+    {
+        let _ = writeln!(
+            html,
+            "<p class=\"explanation\">For example, {}</p>",
+            escape_html(e)
+        );
+    }
+    if !group.by_fault.is_empty() {
+        let max = group
+            .by_fault
+            .iter()
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        html.push_str(
+            "<table class=\"by-fault\"><thead><tr><th>Faults in force when acknowledged</th>\
+             <th>Count</th><th></th></tr></thead><tbody>\n",
+        );
+        for (fault, n) in group.by_fault.iter().take(20) {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{n}</td><td><span class=\"bar\" style=\"width:{}px\"></span></td></tr>",
+                escape_html(&truncate(fault, 200)),
+                (n * 300 / max).max(1)
+            );
+        }
+        html.push_str("</tbody></table>\n");
+    }
+    if !group.by_node.is_empty() {
+        let parts: Vec<String> = group
+            .by_node
+            .iter()
+            .take(20)
+            .map(|(node, n)| format!("{} on {}", n, escape_html(&truncate(node, 40))))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<p>By the node they were added on: {}.</p>",
+            parts.join(", ")
+        );
+    }
+    let final_reads: BTreeSet<u64> = group
+        .final_reads
+        .iter()
+        .filter_map(anomaly::op_ref)
+        .collect();
+    if !group.final_reads.is_empty() {
+        let parts: Vec<String> = group
+            .final_reads
+            .iter()
+            .filter_map(|r| {
+                let link = read_ref(r)?;
+                Some(match r.get("size").and_then(Json::as_u64) {
+                    Some(n) => format!("{link}, {n} elements"),
+                    None => link,
+                })
+            })
+            .collect();
+        let _ = writeln!(
+            html,
+            "<p>The final reads, after the faults healed: {}.</p>",
+            parts.join("; ")
+        );
+    }
+    let header = finding_header(group.items.first());
+    let table = |rows: &[Json]| -> String {
+        let mut t = format!("<table class=\"findings\"><thead>{header}</thead><tbody>\n");
+        for item in rows {
+            t.push_str(&finding_row(&group.kind, item, &final_reads));
+        }
+        t.push_str("</tbody></table>\n");
+        t
+    };
+    let (shown, folded) = group
+        .items
+        .split_at(group.items.len().min(FINDING_ROWS_OPEN));
+    html.push_str(&table(shown));
+    if !folded.is_empty() {
+        let _ = writeln!(
+            html,
+            "<details><summary>{} more rows</summary>\n{}</details>",
+            folded.len(),
+            table(folded)
+        );
+    }
+    if group.total > group.items.len() {
+        let _ = writeln!(
+            html,
+            "<p class=\"hint\">{} more are counted but not listed; the checker lists the first {}.</p>",
+            group.total - group.items.len(),
+            group.items.len()
+        );
+    }
+    html.push_str("<p class=\"hint\">Hover over a row for its explanation; the operations are outlined on the timeline.</p>\n");
+    // The adds (and reads) named are outlined on the timeline; only operations of this
+    // history are kept, so that a stale result does not point nowhere.
+    for item in &group.items {
+        for i in anomaly::FindingGroup::item_ops(item) {
+            if timeline.op(i).is_some() {
+                referenced.insert(i);
+            }
+        }
+    }
+    html.push_str("</article>\n");
+}
+
+/// A sentence on where an operation was served and which faults were in force while it ran:
+/// `It was served by n2 (process 4) between 3.21 s and 3.25 s, while n2 was cut off from n1;
+/// faults in force: partition halves (cut n1-n2).`
+fn where_and_when(op: &data::TimedOp, timeline: &Timeline) -> String {
+    let end = timeline.end_of(op);
+    let secs = |ns: i64| (ns - timeline.min_ns) as f64 / 1e9;
+    let node = op.node.as_deref().map(|n| truncate(n, 40));
+    let served = match &node {
+        Some(n) => format!("It was served by {n}"),
+        None => "It ran".to_string(),
+    };
+    let faults = faults::faults_during(&timeline.segments, op.start_ns, end);
+    let effects: Vec<String> = node
+        .as_deref()
+        .map(|n| {
+            let mut e: BTreeSet<String> = BTreeSet::new();
+            for s in &timeline.segments {
+                if s.start_ns <= end && s.end_ns.is_none_or(|x| x >= op.start_ns) {
+                    e.extend(s.node_text_named(n));
+                }
+            }
+            e.into_iter().collect()
+        })
+        .unwrap_or_default();
+    let mut text = format!(
+        "{served} (process {}) between {:.3} s and {:.3} s",
+        op.process,
+        secs(op.start_ns),
+        secs(end)
+    );
+    if !effects.is_empty() {
+        text.push_str(&format!(", while {}", faults::join_and(&effects)));
+    }
+    if faults.is_empty() {
+        text.push_str("; no fault was in force.");
+    } else {
+        text.push_str(&format!("; faults in force: {}.", faults.join("; ")));
+    }
+    format!(
+        "<p class=\"explanation where\">{}</p>\n",
+        escape_html(&text)
+    )
+}
+
 fn render_witness(
     html: &mut String,
     checker: &str,
@@ -481,6 +877,9 @@ fn render_witness(
             w.prefix.len(),
             w.concurrent.len()
         );
+    }
+    if let Some(op) = w.failing.and_then(|f| timeline.op(f)) {
+        html.push_str(&where_and_when(op, timeline));
     }
     if let Some(e) = &w.explanation {
         let _ = writeln!(html, "<p class=\"explanation\">{}</p>", escape_html(e));
@@ -526,7 +925,8 @@ fn render_timeline(html: &mut String, timeline: &Timeline, referenced: &BTreeSet
          amber info (unknown). Shaded bands are fault periods. Wheel to zoom, drag to pan, \
          hover or click an operation for its details; double-click to reset.</p>\n\
          <div class=\"legend\"><span class=\"sw ok\"></span>ok <span class=\"sw fail\"></span>fail \
-         <span class=\"sw info\"></span>info <span class=\"sw fault\"></span>fault</div>\n\
+         <span class=\"sw info\"></span>info <span class=\"sw fault\"></span>fault \
+         <span class=\"sw marked\"></span>named by an anomaly (e.g. a lost add)</div>\n\
          <canvas id=\"timeline-canvas\" height=\"{height}\"></canvas>\n\
          <div id=\"op-details\" class=\"details\">Hover over an operation.</div>\n",
     );
@@ -557,7 +957,7 @@ fn render_timeline(html: &mut String, timeline: &Timeline, referenced: &BTreeSet
     if !referenced.is_empty() {
         html.push_str(
             "<h3>Operations referenced by anomalies</h3>\n<table class=\"refops\"><thead><tr>\
-             <th>Op</th><th>Process</th><th>f</th><th>Value</th><th>Outcome</th><th>Invoked (s)</th>\
+             <th>Op</th><th>Process</th><th>Node</th><th>f</th><th>Value</th><th>Outcome</th><th>Invoked (s)</th>\
              <th>Completed (s)</th><th>Error</th></tr></thead><tbody>\n",
         );
         // One row per operation, whichever of its invocation's or completion's index the
@@ -576,19 +976,20 @@ fn render_timeline(html: &mut String, timeline: &Timeline, referenced: &BTreeSet
             let Some(op) = timeline.op(i) else {
                 let _ = writeln!(
                     html,
-                    "<tr id=\"op-{i}\"><td>{i}{anchors}</td><td colspan=\"7\">not in the history</td></tr>"
+                    "<tr id=\"op-{i}\"><td>{i}{anchors}</td><td colspan=\"8\">not in the history</td></tr>"
                 );
                 continue;
             };
             let secs = |ns: i64| format!("{:.6}", (ns - timeline.min_ns) as f64 / 1e9);
             let _ = writeln!(
                 html,
-                "<tr id=\"op-{i}\" class=\"{}\"><td><a href=\"#op-{i}\">{}</a>{anchors}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr id=\"op-{i}\" class=\"{}\"><td><a href=\"#op-{i}\">{}</a>{anchors}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 op.outcome.as_str(),
                 op.index,
                 escape_html(&op.process.to_string()),
+                escape_html(&truncate(op.node.as_deref().unwrap_or(""), 40)),
                 escape_html(&op.f),
-                escape_html(&value_text(&op.value, 400)),
+                escape_html(&value_text(&op.value, 120)),
                 op.outcome.as_str(),
                 secs(op.start_ns),
                 op.end_ns.map(secs).unwrap_or_else(|| "never".into()),

@@ -134,7 +134,11 @@
         }
         if (labels && (x2 - x1 > 40 || (f[4] & 2))) {
           ctx.fillStyle = '#4a3a8a';
-          ctx.fillText(S[f[2]], x1 + 3, top + 2);
+          // The fault's detail in words (`clock: n1 -111 s`), cut to the band's width.
+          var label = S[f[3]] && S[f[3]].indexOf(S[f[2]]) === 0 ? S[f[3]] : S[f[2]] + (S[f[3]] ? ': ' + S[f[3]] : '');
+          var room = (f[4] & 2) ? 200 : x2 - x1 - 6;
+          while (label.length > 1 && ctx.measureText(label).width > room) { label = label.slice(0, -2) + '…'; }
+          ctx.fillText(label, x1 + 3, top + 2);
         }
       }
     }
@@ -189,7 +193,7 @@
         ctx.fillRect(x1, l * laneH - view.y0 + pad, Math.max(1, x2 - x1), laneH - 2 * pad);
       });
       // Operations named by anomalies: outlined, so that they stand out when zoomed out.
-      ctx.strokeStyle = '#1d2330'; ctx.lineWidth = 1.5;
+      ctx.strokeStyle = '#c0392b'; ctx.lineWidth = 2;
       for (var m = 0; m < marked.length; m++) {
         var mb = marked[m] * STRIDE, ml = O[mb + 1];
         if (ml < firstLane || ml > lastLane) { continue; }
