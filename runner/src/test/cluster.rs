@@ -8,15 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use schism_histories::Value;
 use schism_nemesis::{
-    schedule, CleanupSummary, Fault as NemesisFault, FaultKind, LocalCluster, Nemesis, NodeSpec,
-    ScheduleConfig,
+    partition, schedule, CleanupSummary, Fault as NemesisFault, FaultKind, LocalCluster, Nemesis,
+    NodeSpec, ScheduleConfig, Shape,
 };
 use tokio::sync::{watch, Mutex};
 use tokio::time::Instant;
 
-use crate::test::config::{Fault, Network, TestConfig};
+use crate::test::config::{Fault, Network, Replication, TestConfig};
 use crate::test::db;
 use crate::test::progress::ActiveFaults;
 use crate::test::store::{Recorder, RunDir};
@@ -157,6 +159,38 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// Fills in the leader partition with the node the cluster names as its leader right now.
+/// When no leader is known (an election is under way), one node chosen by the test's seed is
+/// isolated instead, and the history says so: the recorded shape is `isolate-one`.
+async fn resolve_leader(
+    cluster: &Cluster,
+    cfg: &TestConfig,
+    mut fault: NemesisFault,
+    at_ms: u64,
+) -> NemesisFault {
+    if !matches!(
+        fault,
+        NemesisFault::StartPartition {
+            shape: Shape::Leader,
+            ..
+        }
+    ) {
+        return fault;
+    }
+    if let Some(leader) = db::leader(&cluster.addrs).await {
+        if fault.resolve_leader(&cfg.nodes, &leader).is_ok() {
+            return fault;
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ at_ms);
+    let grudge =
+        partition::grudge(Shape::IsolateOne, &cfg.nodes, None, &mut rng).unwrap_or_default();
+    NemesisFault::StartPartition {
+        shape: Shape::IsolateOne,
+        grudge,
+    }
+}
+
 /// Runs the seeded fault schedule until `deadline` or `stop`, recording each fault's
 /// invocation before applying it and its completion after. Returns the errors of faults
 /// that failed (the test goes on: a failed fault is partly applied at worst, and healed at
@@ -175,11 +209,12 @@ pub async fn run_nemesis(
         return errors;
     }
     let interval_ms = (cfg.nemesis_interval_s * 1000.0).round() as u64;
-    let steps = schedule(
-        &ScheduleConfig::new(kinds, interval_ms),
-        &cfg.nodes,
-        cfg.seed,
-    );
+    let mut schedule_config = ScheduleConfig::new(kinds, interval_ms);
+    if cfg.replication == Replication::Raft {
+        // Raft names a leader, so the nemesis can cut it off (Jepsen's `:primaries` grudge).
+        schedule_config.shapes.push(Shape::Leader);
+    }
+    let steps = schedule(&schedule_config, &cfg.nodes, cfg.seed);
     let start = Instant::now();
     for step in steps {
         let at = start + Duration::from_millis(step.at_ms);
@@ -190,7 +225,7 @@ pub async fn run_nemesis(
             () = tokio::time::sleep_until(at) => {}
             _ = stop.changed() => break,
         }
-        let fault = step.fault;
+        let fault = resolve_leader(cluster, cfg, step.fault, step.at_ms).await;
         recorder.record(fault.invoke_op());
         let result = cluster.nemesis.lock().await.apply(&fault).await;
         let (name, starts) = progress_name(&fault);

@@ -1,9 +1,10 @@
 //! The database under test: how an mmkv node is started (its command line), and how the
-//! harness knows it is ready (`GET /health` answers 200).
+//! harness knows it is ready (`GET /health` answers 200), and which node leads (`GET /status`).
 //!
 //! mmkv is a subject like any other: the harness runs its binary and talks to it over HTTP,
 //! never links it.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -67,6 +68,33 @@ pub async fn wait_healthy(addrs: &[(String, String)], timeout: Duration) -> Vec<
         }
     }
     waiting.into_iter().map(|(n, _)| n.clone()).collect()
+}
+
+/// The node every answering node names as the Raft leader in its `GET /status`, if they agree
+/// on one (mmkv `raft` only; the others have no leader). Bounded: one 500 ms request per node.
+pub async fn leader(addrs: &[(String, String)]) -> Option<String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .ok()?;
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    for (_, addr) in addrs {
+        let url = format!("http://{addr}/status");
+        let Ok(reply) = http.get(&url).send().await else {
+            continue;
+        };
+        let Ok(status) = reply.json::<serde_json::Value>().await else {
+            continue;
+        };
+        if let Some(leader) = status.get("leader").and_then(|l| l.as_str()) {
+            named.insert(leader.to_string());
+        }
+    }
+    let known = addrs.iter().any(|(n, _)| named.contains(n));
+    match (named.len(), known) {
+        (1, true) => named.into_iter().next(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
