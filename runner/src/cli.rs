@@ -75,6 +75,10 @@ pub struct TestArgs {
     /// Write a JUnit XML summary here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Print a one-line JSON summary (run directory, verdict per checker) on standard output
+    /// instead of the run directory's path.
+    #[arg(long)]
+    pub json: bool,
     /// The mmkv binary; default: `$SCHISM_MMKV_BIN`, else `mmkv` next to the schism executable.
     #[arg(long)]
     pub mmkv_bin: Option<PathBuf>,

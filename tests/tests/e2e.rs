@@ -277,3 +277,49 @@ fn raft_register_on_loopback_under_kills_is_linearizable() {
         let _ = std::fs::remove_dir_all(store);
     }
 }
+
+/// `--json` prints one line a CI system can parse: the run directory and each verdict, which
+/// agree with `results.json`; `--junit` writes one test case per checker.
+#[test]
+fn json_summary_and_junit_agree_with_results_json() {
+    let bins = schism_e2e::binaries().unwrap();
+    let store = std::env::temp_dir().join(format!("schism-e2e-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let junit = store.join("junit.xml");
+    std::fs::create_dir_all(&store).unwrap();
+    let out = std::process::Command::new(&bins.schism)
+        .args([
+            "test",
+            "--loopback",
+            "--cluster",
+            "3",
+            "--nodes",
+            "3",
+            "--time-limit",
+            "3",
+        ])
+        .args(["--nemesis", "none", "--seed", "11", "--json", "--store"])
+        .arg(&store)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--mmkv-bin")
+        .arg(&bins.mmkv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["valid"], "valid", "{summary}");
+    let run_dir = std::path::PathBuf::from(summary["run_dir"].as_str().unwrap());
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).unwrap()).unwrap();
+    for (name, verdict) in summary["checkers"].as_object().unwrap() {
+        assert_eq!(&results["checkers"][name]["valid"], verdict, "{name}");
+    }
+    assert_eq!(summary["checkers"]["linearizable"], "valid", "{summary}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("name=\"linearizable\""), "{xml}");
+    assert!(run_dir.join("report.html").is_file());
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -63,7 +63,7 @@ pub fn run(args: &TestArgs) -> Result<i32, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::internal(format!("failed to start the runtime: {e}")))?;
-    runtime.block_on(run_test(cfg))
+    runtime.block_on(run_test(cfg, args.json))
 }
 
 /// Turns true on Ctrl-C or SIGTERM.
@@ -88,7 +88,7 @@ fn watch_signals() -> watch::Receiver<bool> {
     rx
 }
 
-async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
+async fn run_test(cfg: TestConfig, json_summary: bool) -> Result<i32, Failure> {
     let run_started = std::time::Instant::now();
     let internal =
         |what: &str, e: &dyn std::fmt::Display| Failure::internal(format!("failed to {what}: {e}"));
@@ -166,7 +166,22 @@ async fn run_test(cfg: TestConfig) -> Result<i32, Failure> {
     run.write_atomic("report.html", html.as_bytes())
         .map_err(|e| internal("write report.html", &e))?;
     eprint!("{}", results.summary());
-    println!("{}", run.path.display());
+    if json_summary {
+        let checkers: serde_json::Map<String, serde_json::Value> = results
+            .checkers
+            .iter()
+            .map(|(name, c)| (name.clone(), c.validity.as_str().into()))
+            .collect();
+        let summary = serde_json::json!({
+            "run_dir": run.path.display().to_string(),
+            "test": results.test,
+            "valid": results.validity.as_str(),
+            "checkers": checkers,
+        });
+        println!("{summary}");
+    } else {
+        println!("{}", run.path.display());
+    }
     Ok(results.validity.exit_code())
 }
 
