@@ -25,8 +25,9 @@
 //! list-1m-anomaly       994981   994    188     17.51     35.65     13.17       3205       4536  invalid write-co-init-read=1
 //! ```
 
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use schism_checkers::causal::sim::{inject_initial_read, simulate, Delivery, SimOptions, Workload};
 use schism_checkers::causal::{check, CausalOptions};
@@ -39,36 +40,15 @@ const CASES: &[&str] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(i) = args.iter().position(|a| a == "--case") {
-        match args.get(i + 1) {
-            Some(name) => run_case(name),
-            None => eprintln!("--case needs a name"),
-        }
+    if let Some(name) = support::case_arg() {
+        run_case(&name);
         return;
     }
-    let filter = args
-        .iter()
-        .find(|a| !a.starts_with('-'))
-        .cloned()
-        .unwrap_or_default();
-    let Ok(exe) = std::env::current_exe() else {
-        eprintln!("cannot find the benchmark binary");
-        return;
-    };
     println!(
         "{:<18} {:>9} {:>5} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}  verdict",
         "case", "txns", "sess", "chains", "gen s", "check s", "cpu s", "gen MiB", "peak MiB"
     );
-    for case in CASES.iter().filter(|c| c.contains(&filter)) {
-        match Command::new(&exe).args(["--case", case]).output() {
-            Ok(out) => {
-                print!("{}", String::from_utf8_lossy(&out.stdout));
-                eprint!("{}", String::from_utf8_lossy(&out.stderr));
-            }
-            Err(e) => eprintln!("{case}: cannot run: {e}"),
-        }
-    }
+    support::run_each_in_fresh_process(CASES);
 }
 
 fn run_case(name: &str) {
@@ -107,9 +87,9 @@ fn run_case(name: &str) {
         }
     };
     let generated = started.elapsed();
-    let generated_hwm = vm_hwm_mib();
+    let generated_hwm = support::vm_hwm_kib() as f64 / 1024.0;
     let started = Instant::now();
-    let cpu_before = cpu_seconds();
+    let cpu_before = support::cpu_seconds();
     let result = check(
         &paired,
         &CausalOptions {
@@ -118,7 +98,7 @@ fn run_case(name: &str) {
         },
     );
     let checked = started.elapsed();
-    let checked_cpu = cpu_seconds() - cpu_before;
+    let checked_cpu = support::cpu_seconds() - cpu_before;
     let counts: Vec<String> = result
         .stats
         .anomaly_counts
@@ -135,34 +115,8 @@ fn run_case(name: &str) {
         checked.as_secs_f64(),
         checked_cpu,
         generated_hwm,
-        vm_hwm_mib(),
+        (support::vm_hwm_kib() as f64 / 1024.0),
         result.validity,
         counts.join(" ")
     );
-}
-
-/// The peak resident set size of this process, in MiB.
-fn vm_hwm_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
-/// User plus system CPU time of this process, in seconds (from `/proc/self/stat`, assuming
-/// the usual 100 clock ticks per second). Other processes share the machine, so wall time
-/// alone can mislead.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -10,8 +10,9 @@
 //! Figures: generation time (not part of the check), check time, transactions per second,
 //! peak RSS before and after the check.
 
-use std::process::Command;
 use std::time::Instant;
+
+mod support;
 
 use schism_checkers::elle::sim::{simulate, Isolation, SimOptions};
 use schism_checkers::elle::{check, ConsistencyModel, ElleOptions, Workload};
@@ -22,31 +23,6 @@ const CASES: [(&str, usize, u32); 4] = [
     ("serializable-1m", 1_000_000, 0),
     ("anomalous-1m", 1_000_000, 1),
 ];
-
-/// CPU time of this thread, in ms: the machine is shared, so wall time says little.
-fn cpu_ms() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|x| x.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1_000_000
-}
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn run_case(name: &str) {
     let Some(&(_, txns, stale)) = CASES.iter().find(|c| c.0 == name) else {
@@ -70,18 +46,18 @@ fn run_case(name: &str) {
     let history = simulate(&options).pair().expect("simulated histories pair");
     let gen_s = generated.elapsed().as_secs_f64();
     let ops = history.history().ops.len();
-    let hwm_before = vm_hwm_kib();
+    let hwm_before = support::vm_hwm_kib();
     let elle = ElleOptions {
         workload: Workload::ListAppend,
         consistency_models: vec![ConsistencyModel::StrictSerializable],
         time_limit: ElleOptions::default().time_limit,
     };
-    let cpu_before = cpu_ms();
+    let cpu_before = support::cpu_seconds();
     let started = Instant::now();
     let result = check(&history, &elle).expect("well-formed");
     let check_s = started.elapsed().as_secs_f64();
-    let cpu_s = (cpu_ms() - cpu_before) as f64 / 1000.0;
-    let hwm_after = vm_hwm_kib();
+    let cpu_s = support::cpu_seconds() - cpu_before;
+    let hwm_after = support::vm_hwm_kib();
     let found: Vec<String> = result
         .anomalies
         .iter()
@@ -99,23 +75,11 @@ fn run_case(name: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--case") {
-        match args.get(i + 1) {
-            Some(name) => run_case(name),
-            None => eprintln!("--case takes a case name"),
-        }
-        return;
-    }
-    let filter = args.iter().skip(1).find(|a| !a.starts_with("--"));
-    let exe = std::env::current_exe().expect("the benchmark's own path");
-    for (name, _, _) in CASES {
-        if filter.is_some_and(|f| !name.contains(f.as_str())) {
-            continue;
-        }
-        match Command::new(&exe).args(["--case", name]).status() {
-            Ok(status) if status.success() => {}
-            other => eprintln!("{name}: failed: {other:?}"),
+    match support::case_arg() {
+        Some(name) => run_case(&name),
+        None => {
+            let names: Vec<&str> = CASES.iter().map(|c| c.0).collect();
+            support::run_each_in_fresh_process(&names);
         }
     }
 }

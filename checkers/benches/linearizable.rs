@@ -10,26 +10,16 @@
 //! Run with `cargo bench -p schism-checkers --bench linearizable`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[expect(dead_code, reason = "this bench times the check only; it reports no CPU time")]
+mod support;
 
 use schism_checkers::linearizable::sim::{simulate_register, SimOptions};
 use schism_checkers::linearizable::{check, LinearOptions, Model};
 use schism_histories::{read_path, Value};
 
 const CASES: [&str; 3] = ["a", "b", "corpus"];
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn options(model: Model) -> LinearOptions {
     LinearOptions::new(model)
@@ -51,7 +41,7 @@ fn run_sim(name: &str, sim: SimOptions, model: Model) {
         result.validity,
         elapsed.as_secs_f64() * 1e3,
         result.configurations_explored,
-        peak_rss_kib()
+        support::vm_hwm_kib()
     );
 }
 
@@ -99,7 +89,7 @@ fn run_corpus() {
         elapsed.as_secs_f64() * 1e3,
         slowest.1,
         slowest.0.as_secs_f64() * 1e3,
-        peak_rss_kib()
+        support::vm_hwm_kib()
     );
 }
 
@@ -137,18 +127,8 @@ fn run_case(name: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(at) = args.iter().position(|a| a == "--case") {
-        if let Some(name) = args.get(at + 1) {
-            run_case(name);
-        }
-        return;
-    }
-    let exe = std::env::current_exe().expect("the benchmark knows its own path");
-    for case in CASES {
-        let status = Command::new(&exe).args(["--case", case]).status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!("case {case} failed: {status:?}");
-        }
+    match support::case_arg() {
+        Some(name) => run_case(&name),
+        None => support::run_each_in_fresh_process(&CASES),
     }
 }
