@@ -12,7 +12,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-#[expect(dead_code, reason = "this bench times the check only; it reports no CPU time")]
+#[expect(
+    dead_code,
+    reason = "this bench times the check only; it reports no CPU time"
+)]
 mod support;
 
 use schism_checkers::linearizable::sim::{simulate_register, SimOptions};

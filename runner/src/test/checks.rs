@@ -796,13 +796,13 @@ fn diverged_text(key: &Value, reads: &BTreeMap<String, BTreeMap<Value, Value>>) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use schism_histories::{History, Op, OpType, Process};
 
     use super::*;
 
     /// Builds a history from `(process, type, f, value)` lines; times follow the order.
-    fn history(lines: &[(i64, &str, &str, serde_json::Value)]) -> PairedHistory {
+    pub(crate) fn history(lines: &[(i64, &str, &str, serde_json::Value)]) -> PairedHistory {
         let ops = lines
             .iter()
             .map(|(p, kind, f, v)| {

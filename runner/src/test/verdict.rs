@@ -273,25 +273,10 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
-    use schism_histories::{Op, OpType, Process};
     use serde_json::json;
 
     use super::*;
-
-    fn history(lines: &[(i64, &str, &str, serde_json::Value)]) -> PairedHistory {
-        let ops = lines
-            .iter()
-            .map(|(p, kind, f, v)| {
-                Op::new(
-                    OpType::parse(kind).unwrap(),
-                    Process::Client(*p),
-                    f,
-                    Value::from_json(v),
-                )
-            })
-            .collect();
-        History::new(ops).pair().unwrap()
-    }
+    use crate::test::checks::tests::history;
 
     #[test]
     fn register_histories_are_restated_for_the_causal_checker() {
