@@ -25,11 +25,8 @@ use crate::report_cmd::write_atomically;
 /// Which checker a history goes to, resolved from the flags.
 #[derive(Clone, Debug)]
 pub enum Checker {
-    /// Linearizability against a model, optionally shrinking the witness.
-    Linear {
-        options: LinearOptions,
-        minimize: bool,
-    },
+    /// Linearizability against a model (the witness shrunk with `--minimize`).
+    Linear(LinearOptions),
     /// Causal consistency (`--model causal`).
     Causal,
     /// Elle-style transactional anomalies at the given consistency models; with `causal`
@@ -79,11 +76,9 @@ impl CheckPlan {
                 ))
             }
             (Some(model), None) if model == "causal" => Checker::Causal,
-            (Some(model), None) => Checker::Linear {
-                options: LinearOptions::from_model_name(model)
-                    .map_err(|e| Failure::usage(e.to_string()))?,
-                minimize: args.minimize,
-            },
+            (Some(model), None) => Checker::Linear(
+                LinearOptions::from_model_name(model).map_err(|e| Failure::usage(e.to_string()))?,
+            ),
             (None, Some(workload)) => Checker::Elle {
                 workload: Workload::parse(workload).map_err(Failure::usage)?,
                 models: parse_models(&args.consistency_models)?,
@@ -247,17 +242,10 @@ pub fn detect(history: &PairedHistory) -> Detected {
 pub fn check_history(history: &PairedHistory, plan: &CheckPlan) -> Result<FileVerdict, String> {
     let strict = [ConsistencyModel::StrictSerializable];
     let checks = match &plan.checker {
-        Checker::Linear { options, minimize } => {
-            vec![check_linear(history, plan, options.clone(), *minimize)]
-        }
+        Checker::Linear(options) => vec![check_linear(history, plan, options.clone())],
         Checker::Auto => match detect(history) {
             Detected::Linear(model) => {
-                vec![check_linear(
-                    history,
-                    plan,
-                    LinearOptions::new(model),
-                    plan.minimize,
-                )]
+                vec![check_linear(history, plan, LinearOptions::new(model))]
             }
             Detected::Transactional(workload) => {
                 vec![check_elle(history, plan, workload, &strict)?]
@@ -317,7 +305,6 @@ fn check_linear(
     history: &PairedHistory,
     plan: &CheckPlan,
     mut options: LinearOptions,
-    minimize: bool,
 ) -> CheckerVerdict {
     if let Some(init) = &plan.init {
         options.init = init.clone();
@@ -326,7 +313,7 @@ fn check_linear(
     let result = linearizable::check(history, &options);
     let mut explanation = result.explain();
     let mut json = result.to_json();
-    if minimize && result.validity == Validity::Invalid {
+    if plan.minimize && result.validity == Validity::Invalid {
         let minimized = linearizable::minimize(history, &options);
         explanation.push_str("\n\n");
         explanation.push_str(&minimized.explain());
